@@ -1,0 +1,23 @@
+# The two commands of the README: `make run` and `make test`.
+GO ?= go
+
+.PHONY: run test build vet bench clean
+
+## run: serve the API on a local PostgreSQL under ./.data with demo data
+run:
+	$(GO) run . dev
+
+## test: the whole test suite, against real throwaway PostgreSQL clusters
+test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+## build: the catwalk binary at bin/catwalk
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/catwalk .
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf bin

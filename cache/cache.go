@@ -1,0 +1,185 @@
+// Package cache keeps ready-to-send response bodies in memory, bounded in
+// bytes, and can forget everything about one product in O(1).
+//
+// Entries are keyed by (kind, product, page, count, sort) plus the product's
+// current generation. Invalidating a product bumps its generation: every
+// older entry becomes unreachable at once and ages out of ristretto. A fill
+// that raced with an invalidation is stored under the old generation, so it
+// can never be served.
+package cache
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/dgraph-io/ristretto/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Kind tells apart the responses cached for one product.
+type Kind uint8
+
+const (
+	KindList Kind = iota + 1
+	KindMeta
+)
+
+// Key names one cached response.
+type Key struct {
+	Kind    Kind
+	Sort    uint8
+	Product uint32
+	Page    uint32
+	Count   uint32
+}
+
+type entry struct {
+	key  Key
+	gen  uint64
+	body []byte
+}
+
+// genSlots is the number of generation counters; products share a slot by
+// hash, so an invalidation may also drop a few unrelated entries, never keep
+// a stale one.
+const genSlots = 1 << 16
+
+// Cache is safe for concurrent use.
+type Cache struct {
+	rc    *ristretto.Cache[uint64, *entry]
+	ttl   time.Duration
+	epoch atomic.Uint64
+	gens  [genSlots]atomic.Uint64
+	group singleflight.Group
+
+	hits, misses, invalidations, clears atomic.Uint64
+}
+
+// Stats are counters since start.
+type Stats struct {
+	Hits, Misses, Invalidations, Clears uint64
+	// Evictions counts entries ristretto dropped for room or TTL.
+	Evictions uint64
+	Bytes     uint64
+}
+
+// New makes a cache holding at most maxBytes of bodies, each kept at most ttl.
+func New(maxBytes int64, ttl time.Duration) (*Cache, error) {
+	if maxBytes < 1<<20 {
+		maxBytes = 1 << 20
+	}
+	counters := maxBytes / 512 * 10 // ~10 counters per expected entry of ≥512 bytes
+	rc, err := ristretto.NewCache(&ristretto.Config[uint64, *entry]{
+		NumCounters:        counters,
+		MaxCost:            maxBytes,
+		BufferItems:        64,
+		Metrics:            true,
+		IgnoreInternalCost: true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &Cache{rc: rc, ttl: ttl}, nil
+}
+
+func (c *Cache) slot(product uint32) *atomic.Uint64 {
+	return &c.gens[(product*2654435761)>>16&(genSlots-1)]
+}
+
+func (c *Cache) generation(product uint32) uint64 {
+	return c.epoch.Load()<<32 ^ c.slot(product).Load()
+}
+
+func hash(k Key, gen uint64) uint64 {
+	h := uint64(k.Kind)<<56 ^ uint64(k.Sort)<<48 ^ uint64(k.Product)
+	h = mix(h ^ mix(uint64(k.Page)<<32|uint64(k.Count)))
+	return mix(h ^ gen)
+}
+
+// mix is the splitmix64 finaliser.
+func mix(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x
+}
+
+// Get returns the cached body for k. The slice is shared: do not modify it.
+func (c *Cache) Get(k Key) ([]byte, bool) {
+	gen := c.generation(k.Product)
+	if e, ok := c.rc.Get(hash(k, gen)); ok && e.key == k && e.gen == gen {
+		c.hits.Add(1)
+		return e.body, true
+	}
+	c.misses.Add(1)
+	return nil, false
+}
+
+// Fetch returns the cached body for k, or calls fill once for all concurrent
+// callers missing the same key and caches its result. fill's body must not
+// be modified afterwards.
+func (c *Cache) Fetch(k Key, fill func() ([]byte, error)) ([]byte, error) {
+	if body, ok := c.Get(k); ok {
+		return body, nil
+	}
+	// The generation is read before the query runs: a write committed while
+	// fill runs bumps it, and the possibly stale body lands under a key
+	// nobody asks for again.
+	gen := c.generation(k.Product)
+	h := hash(k, gen)
+	v, err, _ := c.group.Do(flightKey(h), func() (any, error) {
+		body, err := fill()
+		if err != nil {
+			return nil, err
+		}
+		c.rc.SetWithTTL(h, &entry{key: k, gen: gen, body: body}, int64(len(body)), c.ttl)
+		return body, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return v.([]byte), nil
+}
+
+func flightKey(h uint64) string {
+	var b [8]byte
+	for i := range b {
+		b[i] = byte(h >> (8 * i))
+	}
+	return string(b[:])
+}
+
+// InvalidateProduct makes every entry of product unreachable.
+func (c *Cache) InvalidateProduct(product uint32) {
+	c.slot(product).Add(1)
+	c.invalidations.Add(1)
+}
+
+// Clear makes every entry unreachable (used when invalidations may have been
+// missed, e.g. after the listener reconnects).
+func (c *Cache) Clear() {
+	c.epoch.Add(1)
+	c.rc.Clear()
+	c.clears.Add(1)
+}
+
+// Wait blocks until pending sets are applied (tests and benchmarks).
+func (c *Cache) Wait() { c.rc.Wait() }
+
+// Stats returns the counters.
+func (c *Cache) Stats() Stats {
+	m := c.rc.Metrics
+	return Stats{
+		Hits:          c.hits.Load(),
+		Misses:        c.misses.Load(),
+		Invalidations: c.invalidations.Load(),
+		Clears:        c.clears.Load(),
+		Evictions:     m.KeysEvicted(),
+		Bytes:         m.CostAdded() - m.CostEvicted(),
+	}
+}
+
+// Close releases ristretto's goroutines.
+func (c *Cache) Close() { c.rc.Close() }

@@ -1,0 +1,46 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"io"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/catwalk/reviews/server"
+)
+
+// serveFlags registers the flags `serve` and `dev` share.
+func serveFlags(fs *flag.FlagSet) (cfg *server.Config, port *int) {
+	cfg = &server.Config{}
+	port = fs.Int("port", 3000, "TCP port to listen on")
+	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string (pgx syntax; pool_max_conns=… allowed)")
+	fs.IntVar(&cfg.MaxPageSize, "max-page-size", 10000, "most reviews one GET /reviews page returns")
+	fs.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", 256<<20, "bytes of response bodies the in-process cache may hold")
+	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", 5*time.Minute, "longest a cached response is kept (a backstop: writes evict at once)")
+	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", 64<<10, "largest accepted request body")
+	fs.StringVar(&cfg.LoaderIOToken, "loaderio-token", "", "loader.io verification token to serve at /<token>/ and /<token>.txt")
+	fs.DurationVar(&cfg.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "how long in-flight requests may finish on SIGTERM")
+	return cfg, port
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", "usage: catwalk serve [flags]\n\nServes the REST API on a migrated database; refuses to start when the schema is behind.", stderr)
+	cfg, port := serveFlags(fs)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if cfg.DatabaseURL == "" {
+		fs.Usage()
+		return errUsageMsg(stderr, "serve needs -database-url or DATABASE_URL (or use `catwalk dev`)")
+	}
+	cfg.Addr = net.JoinHostPort("", strconv.Itoa(*port))
+	cfg.Log = newLogger(stderr)
+	return server.Run(ctx, *cfg)
+}
+
+func errUsageMsg(w io.Writer, msg string) error {
+	io.WriteString(w, msg+"\n")
+	return errUsage
+}

@@ -1,0 +1,57 @@
+package handlers
+
+import (
+	"errors"
+
+	json "github.com/goccy/go-json"
+	"github.com/valyala/fasthttp"
+)
+
+// Error is an error a client can act on: a status, a message for a person
+// and, when one input is at fault, its name.
+type Error struct {
+	Status  int
+	Message string
+	Field   string
+}
+
+func (e *Error) Error() string { return e.Message }
+
+var (
+	errInternal    = &Error{Status: fasthttp.StatusInternalServerError, Message: "internal error"}
+	errUnavailable = &Error{Status: fasthttp.StatusServiceUnavailable, Message: "database unavailable, retry shortly"}
+)
+
+func invalid(field, msg string) *Error {
+	return &Error{Status: fasthttp.StatusUnprocessableEntity, Message: msg, Field: field}
+}
+
+type errorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+const contentTypeJSON = "application/json; charset=utf-8"
+
+// writeError sends err as the API's JSON error body. Errors that are not an
+// *Error are internal: the client sees a generic message, never the cause.
+func writeError(ctx *fasthttp.RequestCtx, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = errInternal
+	}
+	b, _ := json.Marshal(errorBody{Error: e.Message, Field: e.Field})
+	if e.Status == fasthttp.StatusServiceUnavailable {
+		ctx.Response.Header.Set("Retry-After", "1")
+	}
+	ctx.SetStatusCode(e.Status)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(b)
+}
+
+// writeJSONBody sends a ready JSON body with status.
+func writeJSONBody(ctx *fasthttp.RequestCtx, status int, body []byte) {
+	ctx.SetStatusCode(status)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.SetBody(body)
+}

@@ -1,0 +1,98 @@
+// Package handlers owns the HTTP surface: routes, parsing and validation,
+// status codes and the exact JSON shapes of ../shared/API.md.
+package handlers
+
+import (
+	"context"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/fasthttp/router"
+	"github.com/valyala/fasthttp"
+
+	"github.com/catwalk/reviews/cache"
+)
+
+// Config holds the knobs of the HTTP layer.
+type Config struct {
+	// MaxPageSize caps the reviews one list page returns.
+	MaxPageSize int
+	// LoaderIOToken, when set, is served at /<token>/ and /<token>.txt.
+	LoaderIOToken string
+}
+
+// Store is everything the handlers need from the database.
+type Store interface {
+	ReadStore
+	WriteStore
+	// Ready reports whether the database is reachable and its schema current.
+	Ready(ctx context.Context) error
+}
+
+// Handler serves the API. Make one with New.
+type Handler struct {
+	store    Store
+	cache    *cache.Cache
+	cfg      Config
+	log      *slog.Logger
+	draining atomic.Bool
+}
+
+// New returns a Handler; c may be nil to run without a cache.
+func New(store Store, c *cache.Cache, cfg Config, log *slog.Logger) *Handler {
+	if cfg.MaxPageSize <= 0 {
+		cfg.MaxPageSize = 10000
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Handler{store: store, cache: c, cfg: cfg, log: log}
+}
+
+// SetDraining turns /readyz to 503 so load balancers stop sending traffic.
+func (h *Handler) SetDraining(v bool) { h.draining.Store(v) }
+
+// Router returns the request handler with every route of the API.
+func (h *Handler) Router() fasthttp.RequestHandler {
+	r := router.New()
+	r.RedirectTrailingSlash = false
+	r.RedirectFixedPath = false
+	r.HandleMethodNotAllowed = true
+	r.HandleOPTIONS = false
+	r.SaveMatchedRoutePath = true
+	r.NotFound = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, &Error{Status: fasthttp.StatusNotFound, Message: "no such route"})
+	}
+	r.MethodNotAllowed = func(ctx *fasthttp.RequestCtx) {
+		writeError(ctx, &Error{Status: fasthttp.StatusMethodNotAllowed, Message: "method not allowed on this route"})
+	}
+	r.PanicHandler = func(ctx *fasthttp.RequestCtx, v any) {
+		h.log.Error("panic in handler", "path", string(ctx.Path()), "panic", v)
+		writeError(ctx, errInternal)
+	}
+
+	r.GET("/reviews", h.listReviews)
+	r.GET("/reviews/meta", h.meta)
+	r.POST("/reviews", h.postReview)
+	r.PUT("/reviews/{review_id}/helpful", h.markHelpful)
+	r.PUT("/reviews/{review_id}/report", h.report)
+
+	r.GET("/healthz", h.healthz)
+	r.GET("/readyz", h.readyz)
+	if tok := h.cfg.LoaderIOToken; tok != "" {
+		serveToken := func(ctx *fasthttp.RequestCtx) {
+			ctx.SetContentType("text/plain; charset=utf-8")
+			ctx.SetBodyString(tok)
+		}
+		r.GET("/"+tok+"/", serveToken)
+		r.GET("/"+tok+".txt", serveToken)
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		// API.md serves /reviews/ like /reviews, without a redirect; the
+		// router cannot hold both paths, so the slash is dropped here.
+		if string(ctx.Path()) == "/reviews/" {
+			ctx.URI().SetPath("/reviews")
+		}
+		r.Handler(ctx)
+	}
+}

@@ -1,0 +1,205 @@
+// Package testdb gives each test package its own freshly migrated database:
+// on a throwaway cluster started with pglocal, or on the server named by
+// TEST_DATABASE_URL. Tests never skip for want of PostgreSQL: they fail.
+package testdb
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/catwalk/reviews/pglocal"
+	"github.com/catwalk/reviews/schema"
+)
+
+var (
+	dbURL   string
+	cluster *pglocal.Cluster
+)
+
+// Main runs the package's tests against a new database and exits. Call it
+// from TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
+func Main(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	cleanup, err := setup(ctx)
+	cancel()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "testdb: cannot provide a PostgreSQL database, failing (tests never skip for this): %v\n", err)
+		return 1
+	}
+	code := m.Run()
+	if err := cleanup(); err != nil {
+		fmt.Fprintf(os.Stderr, "testdb: cleanup: %v\n", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}
+
+func setup(ctx context.Context) (cleanup func() error, err error) {
+	name := "catwalk_test_" + randomHex(6)
+	admin := os.Getenv("TEST_DATABASE_URL")
+	var stopCluster func() error = func() error { return nil }
+	if admin == "" {
+		dir, err := os.MkdirTemp("", "catwalk-testdb-")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(dir, 0o755); err != nil {
+			return nil, err
+		}
+		c, err := pglocal.Start(ctx, filepath.Join(dir, "data"), pglocal.Options{})
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+		cluster = c
+		admin = c.URL("postgres")
+		stopCluster = func() error {
+			err := c.Stop()
+			os.RemoveAll(dir)
+			return err
+		}
+	}
+	conn, err := pgx.Connect(ctx, admin)
+	if err != nil {
+		stopCluster()
+		return nil, fmt.Errorf("connect %s: %w", redact(admin), err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		stopCluster()
+		return nil, fmt.Errorf("create database: %w", err)
+	}
+	u, err := url.Parse(admin)
+	if err != nil {
+		stopCluster()
+		return nil, err
+	}
+	u.Path = "/" + name
+	dbURL = u.String()
+
+	pool, err := pgxpool.New(ctx, dbURL)
+	if err != nil {
+		stopCluster()
+		return nil, err
+	}
+	_, err = schema.Migrate(ctx, pool)
+	pool.Close()
+	if err != nil {
+		stopCluster()
+		return nil, err
+	}
+	return func() error {
+		if cluster == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, err := pgx.Connect(ctx, admin)
+			if err != nil {
+				return err
+			}
+			defer conn.Close(ctx)
+			_, err = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			return err
+		}
+		return stopCluster()
+	}, nil
+}
+
+// URL is the connection string of this package's test database.
+func URL() string { return dbURL }
+
+// Cluster is the throwaway cluster, or nil when TEST_DATABASE_URL is used.
+func Cluster() *pglocal.Cluster { return cluster }
+
+// Pool opens a pool on the package's database, closed when tb ends.
+func Pool(tb testing.TB) *pgxpool.Pool {
+	tb.Helper()
+	pool, err := pgxpool.New(context.Background(), dbURL)
+	if err != nil {
+		tb.Fatalf("testdb: pool: %v", err)
+	}
+	tb.Cleanup(pool.Close)
+	return pool
+}
+
+// NewDatabase creates another empty, migrated database on the same server
+// (for tests that need a clean slate, e.g. the ETL) and returns its URL.
+// It is dropped when tb ends.
+func NewDatabase(tb testing.TB) string {
+	tb.Helper()
+	return newDatabase(tb, true)
+}
+
+// NewEmptyDatabase is NewDatabase without the migrations.
+func NewEmptyDatabase(tb testing.TB) string {
+	tb.Helper()
+	return newDatabase(tb, false)
+}
+
+func newDatabase(tb testing.TB, migrate bool) string {
+	tb.Helper()
+	ctx := context.Background()
+	name := "catwalk_test_" + randomHex(6)
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		tb.Fatalf("testdb: connect: %v", err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+		tb.Fatalf("testdb: create database: %v", err)
+	}
+	u, _ := url.Parse(dbURL)
+	u.Path = "/" + name
+	tb.Cleanup(func() {
+		conn, err := pgx.Connect(ctx, dbURL)
+		if err != nil {
+			tb.Errorf("testdb: drop: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+			tb.Errorf("testdb: drop: %v", err)
+		}
+	})
+	if migrate {
+		pool, err := pgxpool.New(ctx, u.String())
+		if err != nil {
+			tb.Fatalf("testdb: pool: %v", err)
+		}
+		_, err = schema.Migrate(ctx, pool)
+		pool.Close()
+		if err != nil {
+			tb.Fatalf("testdb: migrate: %v", err)
+		}
+	}
+	return u.String()
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
+}
