@@ -49,6 +49,22 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetBody(b)
 }
 
+// ServerError answers requests fasthttp rejects before any handler runs:
+// a body over the limit is 413, anything else unparsable is 400, both as the
+// API's JSON errors. Use it as fasthttp.Server.ErrorHandler.
+func ServerError(ctx *fasthttp.RequestCtx, err error) {
+	if errors.Is(err, fasthttp.ErrBodyTooLarge) {
+		writeError(ctx, &Error{Status: fasthttp.StatusRequestEntityTooLarge, Message: "request body too large"})
+		return
+	}
+	var tooLarge *fasthttp.ErrSmallBuffer
+	if errors.As(err, &tooLarge) {
+		writeError(ctx, &Error{Status: fasthttp.StatusRequestHeaderFieldsTooLarge, Message: "request headers too large"})
+		return
+	}
+	writeError(ctx, &Error{Status: fasthttp.StatusBadRequest, Message: "malformed request"})
+}
+
 // writeJSONBody sends a ready JSON body with status.
 func writeJSONBody(ctx *fasthttp.RequestCtx, status int, body []byte) {
 	ctx.SetStatusCode(status)

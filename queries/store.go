@@ -21,6 +21,10 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Pool is the pool the store runs on.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
+// reader returns the pool that serves reads of product. Today the primary;
+// read replicas plug in here.
+func (s *Store) reader(product int32) *pgxpool.Pool { return s.pool }
+
 // Ready reports whether the database answers and its schema is current.
 func (s *Store) Ready(ctx context.Context) error {
 	return schema.Check(ctx, s.pool)

@@ -63,6 +63,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}, log)
 	srv := &fasthttp.Server{
 		Handler:            h.Router(),
+		ErrorHandler:       handlers.ServerError,
 		Name:               "catwalk",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
 		ReadTimeout:        10 * time.Second,
