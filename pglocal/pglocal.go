@@ -51,13 +51,15 @@ func (c *Cluster) URL(db string) string {
 
 // BinDir finds the directory holding initdb, pg_ctl and postgres: PATH first,
 // then /usr/lib/postgresql/<newest>/bin.
-func BinDir() (string, error) {
+func BinDir() (string, error) { return binDirIn("/usr/lib/postgresql/*/bin") }
+
+func binDirIn(pattern string) (string, error) {
 	if p, err := exec.LookPath("pg_ctl"); err == nil {
 		if _, err := exec.LookPath("initdb"); err == nil {
 			return filepath.Dir(p), nil
 		}
 	}
-	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	dirs, _ := filepath.Glob(pattern)
 	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, "pg_ctl")); err == nil {

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/catwalk/reviews/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// buildBinary compiles catwalk once for the end-to-end tests.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "catwalk")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func TestServeRefusesSchemaBehind(t *testing.T) {
+	url := testdb.NewEmptyDatabase(t)
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"serve", "-database-url", url, "-port", strconv.Itoa(freePort(t))}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stderr.String(), "catwalk migrate") {
+		t.Fatalf("serve on an unmigrated database: exit %d, stderr %q; want 1 and advice to run catwalk migrate", code, stderr.String())
+	}
+}
+
+func TestMigrateCommandTwice(t *testing.T) {
+	url := testdb.NewEmptyDatabase(t)
+	for i, want := range []string{"applied 001_init.sql", "schema is current"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(t.Context(), []string{"migrate", "-database-url", url}, &stdout, &stderr); code != 0 {
+			t.Fatalf("run %d: exit %d: %s", i, code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("run %d printed %q, want %q", i, stdout.String(), want)
+		}
+	}
+}
+
+// TestDevStartsAndStopsCleanly runs `catwalk dev` as a newcomer would: no
+// DATABASE_URL, an empty data directory. It must answer /healthz, and after
+// SIGINT no PostgreSQL process of its cluster may remain.
+func TestDevStartsAndStopsCleanly(t *testing.T) {
+	bin := buildBinary(t)
+	dir, err := os.MkdirTemp("", "catwalk-dev-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	port := freePort(t)
+
+	cmd := exec.Command(bin, "dev", "-data-dir", filepath.Join(dir, "data"), "-demo-products", "300")
+	cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT="+strconv.Itoa(port))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	deadline := time.Now().Add(90 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				t.Fatalf("/healthz = %d", resp.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("catwalk dev did not answer /healthz in time; output:\n%s", out.String())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/readyz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("/readyz = %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	pidFile := filepath.Join(dir, "data", "pg", "postmaster.pid")
+	pidText, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatalf("no postmaster.pid while dev runs: %v", err)
+	}
+	pid, _ := strconv.Atoi(strings.SplitN(string(pidText), "\n", 2)[0])
+
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("catwalk dev exited with %v; output:\n%s", err, out.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatalf("catwalk dev did not exit after SIGINT; output:\n%s", out.String())
+	}
+	if alive(pid) {
+		t.Fatalf("postgres (pid %d) still running after catwalk dev stopped", pid)
+	}
+	if _, err := os.Stat(pidFile); !os.IsNotExist(err) {
+		t.Fatalf("postmaster.pid left behind (err %v)", err)
+	}
+}
+
+// alive reports whether pid is a live process (a zombie awaiting its reaper
+// is not: it has exited).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return true // no procfs: trust kill
+	}
+	// Format: pid (comm) state …; comm may hold spaces, so look after ')'.
+	i := bytes.LastIndexByte(stat, ')')
+	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}

@@ -1,0 +1,98 @@
+package pglocal
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+)
+
+func TestStartReuseStop(t *testing.T) {
+	ctx := t.Context()
+	// Not t.TempDir: its parent is private, and as root the server runs as
+	// the postgres user, who must reach the directory.
+	dir, err := os.MkdirTemp("", "pglocal-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dataDir := filepath.Join(dir, "nested", "pg")
+	c, err := Start(ctx, dataDir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	if !c.Started {
+		t.Fatal("Start on an empty directory did not start a server")
+	}
+	mustQuery(t, c.URL("postgres"))
+
+	again, err := Start(ctx, dataDir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Started || again.Port != c.Port {
+		t.Fatalf("second Start: started=%v port=%d, want reuse of port %d", again.Started, again.Port, c.Port)
+	}
+	if err := again.Stop(); err != nil { // a reused server is left alone
+		t.Fatal(err)
+	}
+	mustQuery(t, c.URL("postgres"))
+
+	if err := c.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dataDir, "postmaster.pid")); !os.IsNotExist(err) {
+		t.Fatalf("postmaster.pid still present after Stop (err %v)", err)
+	}
+	if _, ok := c.running(); ok {
+		t.Fatal("server still answers after Stop")
+	}
+
+	// A stopped cluster starts again from its data directory.
+	c2, err := Start(ctx, dataDir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c2.Stop()
+	mustQuery(t, c2.URL("postgres"))
+}
+
+func mustQuery(t *testing.T, url string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var one int
+	if err := conn.QueryRow(context.Background(), "SELECT 1").Scan(&one); err != nil || one != 1 {
+		t.Fatalf("SELECT 1 = %d, %v", one, err)
+	}
+}
+
+func TestBinDir(t *testing.T) {
+	dir, err := BinDir()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"initdb", "pg_ctl", "postgres"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("%s missing from %s", name, dir)
+		}
+	}
+}
+
+func TestBinDirMissing(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := binDirIn(filepath.Join(t.TempDir(), "*", "bin"))
+	if err == nil || !strings.Contains(err.Error(), "apt-get install postgresql") {
+		t.Fatalf("BinDir with no binaries = %v, want an error naming the package to install", err)
+	}
+}
