@@ -60,7 +60,6 @@ func newTarget(u *url.URL, products, conns int, timeout time.Duration, dial fast
 			ReadTimeout:                   timeout,
 			WriteTimeout:                  timeout,
 			MaxIdleConnDuration:           time.Minute,
-			NoDefaultUserAgentHeader:      false,
 			DisableHeaderNamesNormalizing: true,
 			DisablePathNormalizing:        true,
 		},
@@ -73,30 +72,29 @@ func newTarget(u *url.URL, products, conns int, timeout time.Duration, dial fast
 // do sends one request of op and returns its status; err is a transport
 // error (no status).
 func (t *target) do(op string) (int, error) {
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	if err := t.build(req, op); err != nil {
-		return 0, err
-	}
-	if err := t.client.DoTimeout(req, resp, t.timeout); err != nil {
-		return 0, err
-	}
-	return resp.StatusCode(), nil
+	return t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, nil)
 }
 
 // post sends POST /reviews for p and returns the status.
 func (t *target) post(p product) (int, error) {
+	return t.send(func(req *fasthttp.Request) error { return t.buildPost(req, p) }, nil)
+}
+
+// send builds one request, sends it and returns the answer's status;
+// read, when set, is given the answer's body (valid during the call only).
+func (t *target) send(build func(*fasthttp.Request) error, read func(status int, body []byte) error) (int, error) {
 	req := fasthttp.AcquireRequest()
 	resp := fasthttp.AcquireResponse()
 	defer fasthttp.ReleaseRequest(req)
 	defer fasthttp.ReleaseResponse(resp)
-	if err := t.buildPost(req, p); err != nil {
+	if err := build(req); err != nil {
 		return 0, err
 	}
 	if err := t.client.DoTimeout(req, resp, t.timeout); err != nil {
 		return 0, err
+	}
+	if read != nil {
+		return resp.StatusCode(), read(resp.StatusCode(), resp.Body())
 	}
 	return resp.StatusCode(), nil
 }
@@ -167,18 +165,15 @@ func reviewBody(p product) ([]byte, error) {
 
 // getJSON fetches path and decodes a 200 answer into v.
 func (t *target) getJSON(path string, v any) error {
-	req := fasthttp.AcquireRequest()
-	resp := fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI(t.base + path)
-	if err := t.client.DoTimeout(req, resp, t.timeout); err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
-	}
-	if resp.StatusCode() != fasthttp.StatusOK {
-		return fmt.Errorf("GET %s answered %d", path, resp.StatusCode())
-	}
-	if err := json.Unmarshal(resp.Body(), v); err != nil {
+	_, err := t.send(
+		func(req *fasthttp.Request) error { req.SetRequestURI(t.base + path); return nil },
+		func(status int, body []byte) error {
+			if status != fasthttp.StatusOK {
+				return fmt.Errorf("answered %d", status)
+			}
+			return json.Unmarshal(body, v)
+		})
+	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
 	return nil
