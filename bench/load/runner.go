@@ -129,10 +129,17 @@ func (p *picker) pick() string {
 	return p.ops[i]
 }
 
+// earlySend lets open-loop requests go up to this much before their time:
+// Go's timers on Linux wake up to about a millisecond late, and sleeping to
+// the exact time would add that to every request's latency.
+const earlySend = time.Millisecond
+
 // runOpen starts total requests at rate per second, on schedule whatever the
 // answers take (open loop, like k6's constant-arrival-rate and wrk2), with at
-// most inFlight outstanding. It returns the time from the first scheduled
-// start to the last answer.
+// most inFlight outstanding. A request is timed from its scheduled start
+// when it leaves late (a full in-flight cap counts: no coordinated
+// omission), from its send when it leaves early. It returns the time from
+// the first scheduled start to the last answer.
 func runOpen(ctx context.Context, t *target, p *picker, rate int, total int64, inFlight int, st *Stats) time.Duration {
 	slots := make(chan struct{}, inFlight)
 	var wg sync.WaitGroup
@@ -143,7 +150,7 @@ func runOpen(ctx context.Context, t *target, p *picker, rate int, total int64, i
 loop:
 	for i := int64(0); i < total; i++ {
 		due := start.Add(time.Duration(float64(i) * per))
-		if d := time.Until(due); d > 0 {
+		if d := time.Until(due) - earlySend; d > 0 {
 			timer.Reset(d)
 			select {
 			case <-ctx.Done():
@@ -167,7 +174,12 @@ loop:
 			sent := time.Now()
 			status, err := t.do(op)
 			now := time.Now()
-			st.record(op, status, err, now.Sub(due), now.Sub(sent))
+			// Late: timed from when it should have gone. Early: from when it went.
+			from := due
+			if sent.Before(due) {
+				from = sent
+			}
+			st.record(op, status, err, now.Sub(from), now.Sub(sent))
 		}()
 	}
 	wg.Wait()
