@@ -84,10 +84,13 @@ threshold fails.`)
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.DurationVar(&c.p99, "p99", 0, "threshold on p99 latency (0: the scenario's p99_ms)")
 	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests (-1: the scenario's)")
-	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback")
+	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback (command line only, the environment is ignored)")
 	if err := envflag.Parse(fs, args); err != nil {
 		return nil, err
 	}
+	// Only the command line may lift the loopback guard, never a variable
+	// left in the environment.
+	c.allowRemote = c.allowRemote && onCommandLine(args, "allow-non-loopback")
 	if fs.NArg() > 0 {
 		return nil, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
@@ -106,6 +109,23 @@ threshold fails.`)
 		return nil, errors.New("-max-error-rate must be ≤ 1")
 	}
 	return c, nil
+}
+
+// onCommandLine reports whether flag name was given in args.
+func onCommandLine(args []string, name string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false // flags end here
+		}
+		if !strings.HasPrefix(a, "-") {
+			continue // a flag's value
+		}
+		n, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if n == name {
+			return true
+		}
+	}
+	return false
 }
 
 // run executes the command; dial, when set, replaces TCP (tests).
@@ -248,6 +268,3 @@ func ms(d time.Duration) string { return msNum(d) + "ms" }
 func msNum(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', 3, 64)
 }
-
-func itoa(i int) string     { return strconv.Itoa(i) }
-func itoa64(i int64) string { return strconv.FormatInt(i, 10) }

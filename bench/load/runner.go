@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -90,7 +91,7 @@ func (s *Stats) Outcomes() []string {
 	var out []string
 	for code := range s.status {
 		if n := s.status[code].Load(); n > 0 {
-			out = append(out, itoa(code)+"="+itoa64(n))
+			out = append(out, strconv.Itoa(code)+"="+strconv.FormatInt(n, 10))
 		}
 	}
 	s.mu.Lock()
@@ -100,7 +101,7 @@ func (s *Stats) Outcomes() []string {
 	}
 	sort.Strings(kinds)
 	for _, k := range kinds {
-		out = append(out, k+"="+itoa64(s.transport[k]))
+		out = append(out, k+"="+strconv.FormatInt(s.transport[k], 10))
 	}
 	s.mu.Unlock()
 	return out

@@ -250,7 +250,31 @@ func TestRunUsageFailure(t *testing.T) {
 	f("-mode must be", "-scenario", "list", "-mode", "wild")
 	f("-duration must be", "-scenario", "list", "-duration", "2h")
 	f("-conns", "-scenario", "list", "-conns", "0")
+	t.Setenv("ALLOW_NON_LOOPBACK", "true")
+	f("not a loopback", "-scenario", "list", "-base-url", "http://10.0.0.1:3000")
 	if dialed {
 		t.Fatal("a refused run connected anyway")
+	}
+}
+
+// The guard is lifted by the flag alone; the dialer here is a stub, so the
+// run reaches no network and every request fails.
+func TestRunAllowNonLoopbackSuccess(t *testing.T) {
+	var dialed []string
+	var mu sync.Mutex
+	dial := func(addr string) (net.Conn, error) {
+		mu.Lock()
+		dialed = append(dialed, addr)
+		mu.Unlock()
+		return nil, fmt.Errorf("no network in this test")
+	}
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"-scenarios", "../../k6/scenarios.json", "-scenario", "list",
+		"-base-url", "http://10.0.0.1:3000", "-rate", "20", "-duration", "100ms", "-allow-non-loopback"}, &stdout, &stderr, dial)
+	if code != exitThresholds || len(dialed) == 0 || dialed[0] != "10.0.0.1:3000" {
+		t.Fatalf("exit %d, dialed %v; want %d and the stub dialed\n%s%s", code, dialed, exitThresholds, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "requests 2 ") || !strings.Contains(stdout.String(), "no network in this test=2") {
+		t.Fatalf("want 2 failed requests:\n%s", stdout.String())
 	}
 }
