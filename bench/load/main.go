@@ -188,7 +188,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 		return 1
 	}
 	p := newPicker(s.Mix)
-	st := newStats()
+	st := newStats(s.Mix)
 	var elapsed time.Duration
 	if c.mode == "open" {
 		total := int64(float64(rate) * d.Seconds())
@@ -240,6 +240,14 @@ func report(w io.Writer, name, mode string, st *Stats, elapsed, p99 time.Duratio
 	if mode == "open" {
 		fmt.Fprintf(w, "service time (from send): p50 %s p99 %s max %s; sent late (>1ms): %d\n",
 			ms(st.Service.Percentile(50)), ms(st.Service.Percentile(99)), ms(st.Service.Max()), st.Late.Load())
+	}
+	if len(st.ops) > 1 {
+		for _, op := range st.ops {
+			o := st.ByOp[op]
+			fmt.Fprintf(w, "  %-8s %d requests, %d errors; p50 %s p90 %s p99 %s max %s\n", op,
+				o.Latency.Count(), o.Errors(), ms(o.Latency.Percentile(50)), ms(o.Latency.Percentile(90)),
+				ms(o.Latency.Percentile(99)), ms(o.Latency.Max()))
+		}
 	}
 	pass := true
 	verdict := func(ok bool) string {

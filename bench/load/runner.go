@@ -31,15 +31,40 @@ type Stats struct {
 	// Late counts open-loop requests sent more than a millisecond after
 	// their scheduled time (the generator or the in-flight cap fell behind).
 	Late atomic.Int64
+
+	// ByOp has one entry per operation of the mix, made before the run.
+	ByOp map[string]*OpStats
+	ops  []string
 }
 
-func newStats() *Stats {
-	return &Stats{Latency: NewHistogram(), Service: NewHistogram(), transport: map[string]int64{}}
+// OpStats is the share of one operation.
+type OpStats struct {
+	Latency *Histogram
+	ok      atomic.Int64
+}
+
+// Errors is the operation's requests minus its good answers.
+func (o *OpStats) Errors() int64 { return o.Latency.Count() - o.ok.Load() }
+
+func newStats(mix []Weighted) *Stats {
+	s := &Stats{Latency: NewHistogram(), Service: NewHistogram(), transport: map[string]int64{}, ByOp: map[string]*OpStats{}}
+	for _, m := range mix {
+		if s.ByOp[m.Op] == nil {
+			s.ByOp[m.Op] = &OpStats{Latency: NewHistogram()}
+			s.ops = append(s.ops, m.Op)
+		}
+	}
+	return s
 }
 
 func (s *Stats) record(op string, status int, err error, latency, service time.Duration) {
 	s.Latency.Record(latency)
 	s.Service.Record(service)
+	o := s.ByOp[op]
+	o.Latency.Record(latency)
+	if err == nil && status == wantStatus[op] {
+		o.ok.Add(1)
+	}
 	switch {
 	case err != nil:
 		s.mu.Lock()

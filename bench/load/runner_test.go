@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -179,6 +180,16 @@ func TestRunMixedSuccess(t *testing.T) {
 	}
 	if !strings.Contains(out, "result scenario=mixed mode=open requests=100 ok=100 errors=0 ") {
 		t.Fatalf("want 100 good requests in the result line:\n%s", out)
+	}
+	// One line per operation, their requests adding up to the run's.
+	perOp := regexp.MustCompile(`(?m)^  (list|meta|post|helpful|report) +(\d+) requests, 0 errors; p50 `).FindAllStringSubmatch(out, -1)
+	sum := 0
+	for _, m := range perOp {
+		n, _ := strconv.Atoi(m[2])
+		sum += n
+	}
+	if len(perOp) != 5 || sum != 100 {
+		t.Fatalf("want five per-operation lines adding up to 100:\n%s", out)
 	}
 	// Setup sampled 50 products (scenarios.json), proving each with a POST
 	// and listing its reviews; the run then mixed reads and writes.
