@@ -1,6 +1,3 @@
-// Package pgbench_test proves the pgbench scripts of bench/read.sh against
-// the real schema: they run under pgbench -M prepared and return what the
-// API would list.
 package pgbench_test
 
 import (
@@ -14,8 +11,6 @@ import (
 
 	"github.com/catwalk/reviews/testdb"
 )
-
-func TestMain(m *testing.M) { testdb.Main(m) }
 
 // seed gives product 1 seven reviews a day apart (id 1 oldest), of which id
 // 6 is reported and id 1 has 1,000 helpful votes: log10(1001) ≈ 3 is worth
