@@ -9,15 +9,23 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/catwalk/reviews/testdb"
 )
 
-// seed gives product 1 seven reviews a day apart (id 1 oldest), of which id
+// seed makes a fresh database where product 1 has seven reviews a day apart (id 1 oldest), of which id
 // 6 is reported and id 1 has 1,000 helpful votes: log10(1001) ≈ 3 is worth
-// 90 days of recency, so id 1 leads the relevant order.
-func seed(t *testing.T) {
+// 90 days of recency, so id 1 leads the relevant order. Product 2 has one
+// review. It returns a pool on that database and its URL.
+func seed(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	pool := testdb.Pool(t)
+	dbURL := testdb.NewDatabase(t)
+	pool, err := pgxpool.New(t.Context(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
 	day0 := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
 	for i := 1; i <= 7; i++ {
 		helpful, reported := 0, i == 6
@@ -37,6 +45,7 @@ func seed(t *testing.T) {
 		VALUES (8, 2, 3, now(), 's', 'b', false, 'n', 'e@x')`); err != nil {
 		t.Fatal(err)
 	}
+	return pool, dbURL
 }
 
 // listStatement is list.sql's SELECT with :product_id as $1.
@@ -57,8 +66,7 @@ func listStatement(t *testing.T) string {
 }
 
 func TestListStatementSuccess(t *testing.T) {
-	seed(t)
-	pool := testdb.Pool(t)
+	pool, _ := seed(t)
 	f := func(product int, want ...int) {
 		t.Helper()
 		rows, err := pool.Query(t.Context(), listStatement(t), product)
@@ -95,7 +103,8 @@ func TestListStatementSuccess(t *testing.T) {
 func TestListStatementUsesIndexSuccess(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
-	conn, err := testdb.Pool(t).Acquire(ctx)
+	pool, _ := seed(t)
+	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,8 +137,9 @@ func TestListScriptUnderPgbenchSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatalf("pgbench is needed (apt-get install postgresql-client): %v", err)
 	}
+	_, dbURL := seed(t)
 	cmd := exec.CommandContext(t.Context(), pgbench, "-n", "-M", "prepared", "-f", "list.sql",
-		"-D", "products=3", "-c", "2", "-j", "1", "-t", "20", testdb.URL())
+		"-D", "products=3", "-c", "2", "-j", "1", "-t", "20", dbURL)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("pgbench: %v\n%s", err, out)
