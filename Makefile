@@ -21,3 +21,16 @@ bench:
 
 clean:
 	rm -rf bin
+
+# load testing
+.PHONY: bench-read load
+
+## bench-read: read benchmarks side by side (DATABASE_URL of a loaded database on this machine)
+bench-read: build
+	bench/read.sh bin/catwalk
+
+## load: one scenario with the Go runner (SCENARIO=list; BASE_URL, PRODUCTS, RATE, DURATION from the environment)
+SCENARIO ?= list
+load:
+	$(GO) build -o bin/load ./bench/load
+	bin/load -scenario $(SCENARIO)

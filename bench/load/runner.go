@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/valyala/fasthttp"
+)
+
+// Stats counts the outcome of every request of a run. Safe for concurrent use.
+type Stats struct {
+	// Latency runs from each request's scheduled start in open-loop mode
+	// (waiting for a free slot counts: no coordinated omission), from its
+	// send in closed-loop mode.
+	Latency *Histogram
+	// Service runs from the moment the request was handed to the client.
+	Service *Histogram
+
+	ok     atomic.Int64
+	status [600]atomic.Int64
+
+	mu        sync.Mutex
+	transport map[string]int64
+	// Late counts open-loop requests sent more than a millisecond after
+	// their scheduled time (the generator or the in-flight cap fell behind).
+	Late atomic.Int64
+
+	// ByOp has one entry per operation of the mix, made before the run.
+	ByOp map[string]*OpStats
+	ops  []string
+}
+
+// OpStats is the share of one operation.
+type OpStats struct {
+	Latency *Histogram
+	ok      atomic.Int64
+}
+
+// Errors is the operation's requests minus its good answers.
+func (o *OpStats) Errors() int64 { return o.Latency.Count() - o.ok.Load() }
+
+func newStats(mix []Weighted) *Stats {
+	s := &Stats{Latency: NewHistogram(), Service: NewHistogram(), transport: map[string]int64{}, ByOp: map[string]*OpStats{}}
+	for _, m := range mix {
+		if s.ByOp[m.Op] == nil {
+			s.ByOp[m.Op] = &OpStats{Latency: NewHistogram()}
+			s.ops = append(s.ops, m.Op)
+		}
+	}
+	return s
+}
+
+func (s *Stats) record(op string, status int, err error, latency, service time.Duration) {
+	s.Latency.Record(latency)
+	s.Service.Record(service)
+	o := s.ByOp[op]
+	o.Latency.Record(latency)
+	if err == nil && status == wantStatus[op] {
+		o.ok.Add(1)
+	}
+	switch {
+	case err != nil:
+		s.mu.Lock()
+		s.transport[transportClass(err)]++
+		s.mu.Unlock()
+	case status >= 0 && status < len(s.status):
+		s.status[status].Add(1)
+		if status == wantStatus[op] {
+			s.ok.Add(1)
+		}
+	default:
+		s.mu.Lock()
+		s.transport["bad status line"]++
+		s.mu.Unlock()
+	}
+}
+
+// transportClass names a transport error by kind, so the report stays short.
+func transportClass(err error) string {
+	switch {
+	case errors.Is(err, fasthttp.ErrTimeout):
+		return "timeout"
+	case errors.Is(err, fasthttp.ErrNoFreeConns):
+		return "no free connections"
+	case errors.Is(err, fasthttp.ErrConnectionClosed):
+		return "connection closed"
+	}
+	msg := err.Error()
+	if strings.Contains(msg, "connection refused") {
+		return "connection refused"
+	}
+	if len(msg) > 80 {
+		msg = msg[:80]
+	}
+	return msg
+}
+
+// Requests is the number of requests that finished.
+func (s *Stats) Requests() int64 { return s.Latency.Count() }
+
+// OK is the number of requests answered with their operation's status.
+func (s *Stats) OK() int64 { return s.ok.Load() }
+
+// Errors is Requests − OK.
+func (s *Stats) Errors() int64 { return s.Requests() - s.OK() }
+
+// Outcomes lists "status=count" (and transport errors) in a stable order.
+func (s *Stats) Outcomes() []string {
+	var out []string
+	for code := range s.status {
+		if n := s.status[code].Load(); n > 0 {
+			out = append(out, strconv.Itoa(code)+"="+strconv.FormatInt(n, 10))
+		}
+	}
+	s.mu.Lock()
+	var kinds []string
+	for k := range s.transport {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	for _, k := range kinds {
+		out = append(out, k+"="+strconv.FormatInt(s.transport[k], 10))
+	}
+	s.mu.Unlock()
+	return out
+}
+
+// picker draws operations by weight.
+type picker struct {
+	ops  []string
+	upto []int
+}
+
+func newPicker(mix []Weighted) *picker {
+	p := &picker{}
+	sum := 0
+	for _, m := range mix {
+		sum += m.Weight
+		p.ops = append(p.ops, m.Op)
+		p.upto = append(p.upto, sum)
+	}
+	return p
+}
+
+func (p *picker) pick() string {
+	x := rand.IntN(p.upto[len(p.upto)-1])
+	i := sort.SearchInts(p.upto, x+1)
+	return p.ops[i]
+}
+
+// earlySend lets open-loop requests go up to this much before their time:
+// Go's timers on Linux wake up to about a millisecond late, and sleeping to
+// the exact time would add that to every request's latency.
+const earlySend = time.Millisecond
+
+// runOpen starts total requests at rate per second, on schedule whatever the
+// answers take (open loop, like k6's constant-arrival-rate and wrk2), with at
+// most inFlight outstanding. A request is timed from its scheduled start
+// when it leaves late (a full in-flight cap counts: no coordinated
+// omission), from its send when it leaves early. It returns the time from
+// the first scheduled start to the last answer.
+func runOpen(ctx context.Context, t *target, p *picker, rate int, total int64, inFlight int, st *Stats) time.Duration {
+	slots := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	per := float64(time.Second) / float64(rate)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	start := time.Now()
+loop:
+	for i := int64(0); i < total; i++ {
+		due := start.Add(time.Duration(float64(i) * per))
+		if d := time.Until(due) - earlySend; d > 0 {
+			timer.Reset(d)
+			select {
+			case <-ctx.Done():
+				break loop
+			case <-timer.C:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			break loop
+		case slots <- struct{}{}:
+		}
+		if time.Since(due) > time.Millisecond {
+			st.Late.Add(1)
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			op := p.pick()
+			sent := time.Now()
+			status, err := t.do(op)
+			now := time.Now()
+			// Late: timed from when it should have gone. Early: from when it went.
+			from := due
+			if sent.Before(due) {
+				from = sent
+			}
+			st.record(op, status, err, now.Sub(from), now.Sub(sent))
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}
+
+// runClosed keeps conns requests outstanding, each connection sending its
+// next request when the previous one is answered (closed loop, like wrk),
+// until d has passed or maxRequests were sent.
+func runClosed(ctx context.Context, t *target, p *picker, conns int, d time.Duration, maxRequests int64, st *Stats) time.Duration {
+	var sent atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	stop := start.Add(d)
+	for range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil && time.Now().Before(stop) && sent.Add(1) <= maxRequests {
+				op := p.pick()
+				t0 := time.Now()
+				status, err := t.do(op)
+				lat := time.Since(t0)
+				st.record(op, status, err, lat, lat)
+			}
+		}()
+	}
+	wg.Wait()
+	return time.Since(start)
+}

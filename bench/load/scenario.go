@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+)
+
+// File is k6/scenarios.json: the scenarios k6/*.js and this runner share.
+type File struct {
+	Products  int                  `json:"products"`
+	Setup     Setup                `json:"setup"`
+	Scenarios map[string]*Scenario `json:"scenarios"`
+}
+
+// Setup bounds the sampling of products and reviews that write operations use.
+type Setup struct {
+	SampleProducts    int `json:"sample_products"`
+	MaxProbes         int `json:"max_probes"`
+	ReviewsPerProduct int `json:"reviews_per_product"`
+}
+
+// Scenario is one load shape: a constant arrival rate of requests drawn from
+// a weighted mix of operations, and the thresholds that pass or fail it.
+type Scenario struct {
+	Description     string     `json:"description"`
+	Rate            int        `json:"rate"`
+	Duration        Duration   `json:"duration"`
+	PreAllocatedVUs int        `json:"preAllocatedVUs"`
+	MaxVUs          int        `json:"maxVUs"`
+	Mix             []Weighted `json:"mix"`
+	Thresholds      Thresholds `json:"thresholds"`
+}
+
+// Weighted is one operation of a mix and its relative weight.
+type Weighted struct {
+	Op     string `json:"op"`
+	Weight int    `json:"weight"`
+}
+
+// Thresholds fail a run: p99 of request duration at or over P99Ms
+// milliseconds, or a share of failed requests over MaxErrorRate.
+type Thresholds struct {
+	P99Ms        float64 `json:"p99_ms"`
+	MaxErrorRate float64 `json:"max_error_rate"`
+}
+
+// Duration reads k6's duration strings ("30s", "1m30s").
+type Duration time.Duration
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("duration must be a string such as \"30s\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// ops are the operations a mix may name, as k6/lib.js implements them.
+var ops = map[string]bool{"list": true, "meta": true, "post": true, "helpful": true, "report": true}
+
+// LoadFile reads and validates a scenarios file.
+func LoadFile(path string) (*File, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseFile(b)
+}
+
+// ParseFile parses and validates the JSON of a scenarios file.
+func ParseFile(b []byte) (*File, error) {
+	var f File
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	if err := f.validate(); err != nil {
+		return nil, fmt.Errorf("scenarios: %w", err)
+	}
+	return &f, nil
+}
+
+func (f *File) validate() error {
+	if f.Products < 1 {
+		return errors.New("products must be ≥ 1")
+	}
+	if f.Setup.SampleProducts < 1 || f.Setup.MaxProbes < f.Setup.SampleProducts || f.Setup.ReviewsPerProduct < 1 {
+		return errors.New("setup needs sample_products ≥ 1, max_probes ≥ sample_products, reviews_per_product ≥ 1")
+	}
+	if len(f.Scenarios) == 0 {
+		return errors.New("no scenarios")
+	}
+	for name, s := range f.Scenarios {
+		if s == nil {
+			return fmt.Errorf("scenario %q is null", name)
+		}
+		if err := s.validate(); err != nil {
+			return fmt.Errorf("scenario %q: %w", name, err)
+		}
+	}
+	return nil
+}
+
+func (s *Scenario) validate() error {
+	switch {
+	case s.Rate < 1:
+		return errors.New("rate must be ≥ 1 request/s")
+	case s.Duration < Duration(time.Second):
+		return errors.New("duration must be ≥ 1s")
+	case s.PreAllocatedVUs < 1 || s.MaxVUs < s.PreAllocatedVUs:
+		return errors.New("needs preAllocatedVUs ≥ 1 and maxVUs ≥ preAllocatedVUs")
+	case len(s.Mix) == 0:
+		return errors.New("empty mix")
+	case s.Thresholds.P99Ms <= 0:
+		return errors.New("thresholds.p99_ms must be > 0")
+	case s.Thresholds.MaxErrorRate < 0 || s.Thresholds.MaxErrorRate > 1:
+		return errors.New("thresholds.max_error_rate must be in [0, 1]")
+	}
+	for _, m := range s.Mix {
+		if !ops[m.Op] {
+			return fmt.Errorf("unknown op %q", m.Op)
+		}
+		if m.Weight < 1 {
+			return fmt.Errorf("op %q: weight must be ≥ 1", m.Op)
+		}
+	}
+	return nil
+}
+
+// Names lists the scenarios in order.
+func (f *File) Names() []string {
+	names := make([]string, 0, len(f.Scenarios))
+	for n := range f.Scenarios {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Uses reports whether the mix holds any of the operations.
+func (s *Scenario) Uses(op ...string) bool {
+	for _, m := range s.Mix {
+		for _, o := range op {
+			if m.Op == o {
+				return true
+			}
+		}
+	}
+	return false
+}

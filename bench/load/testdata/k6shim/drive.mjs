@@ -1,0 +1,30 @@
+// Runs one k6 script under node with the stand-ins of node_modules/k6: its
+// options, setup() and ITERATIONS calls of its default function, as k6 would
+// in one VU, then prints what happened as JSON.
+//
+//   node drive.mjs /path/to/k6/list.js   (env: K6_ENV as JSON, ITERATIONS)
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const script = resolve(process.argv[2]);
+globalThis.__ENV = JSON.parse(process.env.K6_ENV || '{}');
+globalThis.open = (path) => readFileSync(resolve(dirname(script), path), 'utf8');
+globalThis.__requests = [];
+globalThis.__checks = {};
+
+const mod = await import(pathToFileURL(script).href);
+const data = mod.setup ? mod.setup() : undefined;
+const setupRequests = globalThis.__requests.length;
+const iterations = Number(process.env.ITERATIONS || '10');
+for (let i = 0; i < iterations; i++) {
+  mod.default(JSON.parse(JSON.stringify(data ?? null)));
+}
+console.log(
+  JSON.stringify({
+    options: mod.options,
+    setupRequests: setupRequests,
+    requests: globalThis.__requests,
+    checks: globalThis.__checks,
+  }),
+);
