@@ -203,3 +203,28 @@ func TestRunFailure(t *testing.T) {
 	f(Config{DatabaseURL: testdb.URL(), DatabaseReadURL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "read replica")
 	f(Config{DatabaseURL: testdb.NewEmptyDatabase(t)}, "behind")
 }
+
+// TestRunWithReplica: with DatabaseReadURL on a real streaming standby the
+// server starts, stays ready, and /metrics shows both pools and the
+// replica's lag.
+func TestRunWithReplica(t *testing.T) {
+	base, _, _, _, logs := startServer(t, Config{DatabaseReadURL: testdb.ReplicaURL(t)})
+	if status, _, body := get(t, base+"/readyz"); status != 200 {
+		t.Fatalf("/readyz with a replica: %d %s\n%s", status, body, logs.String())
+	}
+	_, _, body := get(t, base+"/metrics")
+	for _, want := range []string{
+		`catwalk_db_pool_max_conns{pool="primary"} `,
+		`catwalk_db_pool_max_conns{pool="replica"} `,
+		`catwalk_replica_lag_seconds `,
+		`catwalk_reads_total{pool="replica"} `,
+		`catwalk_reads_total{pool="primary"} `,
+	} {
+		if !strings.Contains(body, "\n"+want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+	if !strings.Contains(logs.String(), `"replica":true`) {
+		t.Errorf("start-up log does not mention the replica:\n%s", logs.String())
+	}
+}
