@@ -34,34 +34,19 @@ func repoRoot(tb testing.TB) string {
 	return filepath.Dir(filepath.Dir(file))
 }
 
-var (
-	buildOnce sync.Once
-	binPath   string
-	buildErr  error
-)
-
-// catwalkBinary builds the catwalk binary once per test run: the SIGTERM
-// test needs a real process to signal.
+// catwalkBinary builds the catwalk binary into the test's temporary
+// directory (the build cache makes repeats cheap): the SIGTERM test needs a
+// real process to signal.
 func catwalkBinary(tb testing.TB) string {
 	tb.Helper()
-	buildOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "catwalk-e2e-bin-")
-		if err != nil {
-			buildErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "catwalk")
-		cmd := exec.Command("go", "build", "-o", binPath, ".")
-		cmd.Dir = repoRoot(tb)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if buildErr != nil {
-		tb.Fatal(buildErr)
+	bin := filepath.Join(tb.TempDir(), "catwalk")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = repoRoot(tb)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
 	}
-	return binPath
+	return bin
 }
 
 // nginxBinary finds nginx or fails the test saying how to install it: the
@@ -138,12 +123,12 @@ func (in *instance) URL(path string) string {
 	return "http://127.0.0.1:" + strconv.Itoa(in.Port) + path
 }
 
-// startInstance runs `catwalk serve` on the package's test database with
-// env added to its environment; it is stopped (SIGTERM) when tb ends.
-func startInstance(tb testing.TB, env ...string) *instance {
+// startInstance runs bin's `catwalk serve` on the package's test database
+// with env added to its environment; it is stopped (SIGTERM) when tb ends.
+func startInstance(tb testing.TB, bin string, env ...string) *instance {
 	tb.Helper()
 	in := &instance{Port: freePort(tb), out: &syncBuffer{}, done: make(chan error, 1)}
-	in.cmd = exec.Command(catwalkBinary(tb), "serve")
+	in.cmd = exec.Command(bin, "serve")
 	in.cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+testdb.URL(),
 		"PORT="+strconv.Itoa(in.Port),
@@ -287,9 +272,10 @@ type cluster struct {
 func startCluster(tb testing.TB, env ...string) *cluster {
 	tb.Helper()
 	c := &cluster{}
+	bin := catwalkBinary(tb)
 	var ups []string
 	for range 3 {
-		in := startInstance(tb, env...)
+		in := startInstance(tb, bin, env...)
 		c.Instances = append(c.Instances, in)
 		ups = append(ups, "127.0.0.1:"+strconv.Itoa(in.Port))
 	}

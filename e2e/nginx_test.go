@@ -40,8 +40,12 @@ func TestNginxOperations(t *testing.T) {
 	f("GET", "/"+token+"/", "", 200, "text/plain; charset=utf-8", token)
 	f("GET", "/"+token+".txt", "", 200, "text/plain; charset=utf-8", token)
 	f("GET", "/no/such/route", "", 404, jsonType, `{"error":"no such route"}`)
-	// NGINX refuses a body over 64 KiB itself, in the API's error shape.
+	// NGINX refuses a body over 64 KiB itself, in the API's error shape,
+	// and so an overlong header.
 	f("POST", "/reviews", strings.Repeat("x", 64<<10+1), 413, jsonType, `{"error":"request body too large"}`)
+	if r := do(t, "GET", c.Nginx.URL("/healthz"), "", "X-Big", strings.Repeat("x", 9000)); r.Status != 400 || r.Body != `{"error":"malformed request"}` {
+		t.Errorf("GET with a 9000-byte header: %d %q, want 400 JSON", r.Status, r.Body)
+	}
 
 	m := do(t, "GET", c.Nginx.URL("/metrics"), "")
 	if m.Status != 200 || !strings.HasPrefix(m.Header.Get("Content-Type"), "text/plain") {
