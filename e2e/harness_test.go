@@ -111,61 +111,78 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// instance is one `catwalk serve` process.
-type instance struct {
-	Port int
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
+// process is a child process serving on a loopback port.
+type process struct {
+	Port    int
+	name    string
+	stopSig os.Signal
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	exited  chan struct{} // closed once the process has exited; err is its status
+	err     error
 }
 
-func (in *instance) URL(path string) string {
-	return "http://127.0.0.1:" + strconv.Itoa(in.Port) + path
+// startProcess starts cmd, collecting its output; it is stopped with
+// stopSig when tb ends.
+func startProcess(tb testing.TB, name string, port int, stopSig os.Signal, cmd *exec.Cmd) *process {
+	tb.Helper()
+	p := &process{Port: port, name: name, stopSig: stopSig, cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout = p.out
+	cmd.Stderr = p.out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	tb.Cleanup(func() { p.Stop(tb) })
+	return p
+}
+
+func (p *process) URL(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(p.Port) + path
+}
+
+// Stop signals the process and waits for it to exit, killing it after 30s;
+// it returns the exit status (nil: clean exit). Stopping again is harmless.
+func (p *process) Stop(tb testing.TB) error {
+	tb.Helper()
+	select {
+	case <-p.exited:
+		return p.err
+	default:
+	}
+	p.cmd.Process.Signal(p.stopSig)
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+		tb.Errorf("%s on :%d ignored %v for 30s\n%s", p.name, p.Port, p.stopSig, p.out.String())
+		return p.err
+	}
 }
 
 // startInstance runs bin's `catwalk serve` on the package's test database
 // with env added to its environment; it is stopped (SIGTERM) when tb ends.
-func startInstance(tb testing.TB, bin string, env ...string) *instance {
+func startInstance(tb testing.TB, bin string, env ...string) *process {
 	tb.Helper()
-	in := &instance{Port: freePort(tb), out: &syncBuffer{}, done: make(chan error, 1)}
-	in.cmd = exec.Command(bin, "serve")
-	in.cmd.Env = append(os.Environ(),
+	port := freePort(tb)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+testdb.URL(),
-		"PORT="+strconv.Itoa(in.Port),
+		"PORT="+strconv.Itoa(port),
 		"DATABASE_READ_URL=",
 		"NEW_RELIC_LICENSE_KEY=",
 		"DRAIN_DELAY=200ms",
 		"SHUTDOWN_TIMEOUT=5s",
 	)
-	in.cmd.Env = append(in.cmd.Env, env...)
-	in.cmd.Stdout = in.out
-	in.cmd.Stderr = in.out
-	if err := in.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { in.done <- in.cmd.Wait() }()
-	tb.Cleanup(func() { in.Stop(tb) })
+	cmd.Env = append(cmd.Env, env...)
+	in := startProcess(tb, "catwalk serve", port, syscall.SIGTERM, cmd)
 	waitHTTP(tb, in.URL("/healthz"), 30*time.Second, in.out.String)
 	return in
-}
-
-// Stop sends SIGTERM and waits for the process to exit; the exit status is
-// returned (nil: clean exit). Stopping twice is harmless.
-func (in *instance) Stop(tb testing.TB) error {
-	tb.Helper()
-	if in.cmd.ProcessState != nil {
-		return nil
-	}
-	in.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-in.done:
-		return err
-	case <-time.After(30 * time.Second):
-		in.cmd.Process.Kill()
-		<-in.done
-		tb.Errorf("instance on :%d ignored SIGTERM for 30s\n%s", in.Port, in.out.String())
-		return fmt.Errorf("killed")
-	}
 }
 
 // nginxConfig derives the local config from the repository's nginx.conf:
@@ -196,22 +213,10 @@ func nginxConfig(tb testing.TB, port int, upstreams []string) string {
 	return conf
 }
 
-// proxy is one NGINX process.
-type proxy struct {
-	Port int
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan error
-}
-
-func (p *proxy) URL(path string) string {
-	return "http://127.0.0.1:" + strconv.Itoa(p.Port) + path
-}
-
 // startNginx runs NGINX with nginx.conf in front of upstreams (host:port),
 // with its own prefix, pid file and config under a temporary directory;
-// it is stopped when tb ends.
-func startNginx(tb testing.TB, upstreams []string) *proxy {
+// it is stopped (SIGQUIT, graceful) when tb ends.
+func startNginx(tb testing.TB, upstreams []string) *process {
 	tb.Helper()
 	bin := nginxBinary(tb)
 	dir, err := os.MkdirTemp("", "catwalk-e2e-nginx-")
@@ -223,27 +228,13 @@ func startNginx(tb testing.TB, upstreams []string) *proxy {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	p := &proxy{Port: freePort(tb), out: &syncBuffer{}, done: make(chan error, 1)}
+	port := freePort(tb)
 	conf := filepath.Join(dir, "nginx.conf")
-	if err := os.WriteFile(conf, []byte(nginxConfig(tb, p.Port, upstreams)), 0o644); err != nil {
+	if err := os.WriteFile(conf, []byte(nginxConfig(tb, port, upstreams)), 0o644); err != nil {
 		tb.Fatal(err)
 	}
-	p.cmd = exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+";")
-	p.cmd.Stdout = p.out
-	p.cmd.Stderr = p.out
-	if err := p.cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	go func() { p.done <- p.cmd.Wait() }()
-	tb.Cleanup(func() {
-		p.cmd.Process.Signal(syscall.SIGQUIT)
-		select {
-		case <-p.done:
-		case <-time.After(10 * time.Second):
-			p.cmd.Process.Kill()
-			<-p.done
-		}
-	})
+	p := startProcess(tb, "nginx", port, syscall.SIGQUIT,
+		exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+";"))
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.Port))
@@ -252,8 +243,8 @@ func startNginx(tb testing.TB, upstreams []string) *proxy {
 			return p
 		}
 		select {
-		case err := <-p.done:
-			tb.Fatalf("nginx exited: %v\n%s", err, p.out.String())
+		case <-p.exited:
+			tb.Fatalf("nginx exited: %v\n%s", p.err, p.out.String())
 		default:
 		}
 		if time.Now().After(deadline) {
@@ -265,8 +256,8 @@ func startNginx(tb testing.TB, upstreams []string) *proxy {
 
 // cluster is three instances behind NGINX.
 type cluster struct {
-	Instances []*instance
-	Nginx     *proxy
+	Instances []*process
+	Nginx     *process
 }
 
 func startCluster(tb testing.TB, env ...string) *cluster {

@@ -120,35 +120,33 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 }
 
 func (m *Metrics) counter(k seriesKey) *metrics.Counter {
-	m.mu.RLock()
-	c := m.requests[k]
-	m.mu.RUnlock()
-	if c != nil {
-		return c
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if c = m.requests[k]; c == nil {
-		c = m.set.NewCounter(fmt.Sprintf(`catwalk_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status))
-		m.requests[k] = c
-	}
-	return c
+	return getOrCreate(&m.mu, m.requests, k, func() *metrics.Counter {
+		return m.set.NewCounter(fmt.Sprintf(`catwalk_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status))
+	})
 }
 
 func (m *Metrics) histogram(k latencyKey) *metrics.PrometheusHistogram {
-	m.mu.RLock()
-	h := m.latencies[k]
-	m.mu.RUnlock()
-	if h != nil {
-		return h
+	return getOrCreate(&m.mu, m.latencies, k, func() *metrics.PrometheusHistogram {
+		return m.set.NewPrometheusHistogramExt(fmt.Sprintf(`catwalk_http_request_duration_seconds{route=%q,method=%q}`, k.route, k.method), latencyBuckets)
+	})
+}
+
+// getOrCreate returns series[k], creating it once under mu: the read lock
+// serves every request after a series' first.
+func getOrCreate[K comparable, V any](mu *sync.RWMutex, series map[K]V, k K, create func() V) V {
+	mu.RLock()
+	v, ok := series[k]
+	mu.RUnlock()
+	if ok {
+		return v
 	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if h = m.latencies[k]; h == nil {
-		h = m.set.NewPrometheusHistogramExt(fmt.Sprintf(`catwalk_http_request_duration_seconds{route=%q,method=%q}`, k.route, k.method), latencyBuckets)
-		m.latencies[k] = h
+	mu.Lock()
+	defer mu.Unlock()
+	if v, ok = series[k]; !ok {
+		v = create()
+		series[k] = v
 	}
-	return h
+	return v
 }
 
 // methodLabel maps the request method onto a fixed set of labels, so a

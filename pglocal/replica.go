@@ -51,21 +51,10 @@ func StartReplica(ctx context.Context, primary *Cluster, dataDir string, opt Opt
 		}
 		return nil, fmt.Errorf("pg_basebackup from port %d: %v\n%s%s", primary.Port, err, out, hint)
 	}
-	for attempt := 0; ; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		c.Port = port
-		err = c.start(ctx, opt)
-		if err == nil {
-			c.Started = true
-			return c, nil
-		}
-		if attempt == 4 || ctx.Err() != nil {
-			return nil, err
-		}
+	if err := c.startOnFreePort(ctx, opt); err != nil {
+		return nil, err
 	}
+	return c, nil
 }
 
 // toolPath finds a client binary of the same installation as the server:
