@@ -30,24 +30,29 @@ wait_http() { # url seconds
   return 1
 }
 
-# stop_pid name signal: signals the process in $DIR/name.pid and waits.
-stop_pid() {
-  local f=$DIR/$1.pid pid i
-  [[ -f $f ]] || return 0
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -"$2" "$pid" 2>/dev/null || true
+# stop_pids signal name...: signals the processes in $DIR/<name>.pid all at
+# once (each drains in parallel), then waits for each, killing any still
+# running after 30s.
+stop_pids() {
+  local sig=$1 name pid i
+  shift
+  for name in "$@"; do
+    [[ -f $DIR/$name.pid ]] && kill -"$sig" "$(cat "$DIR/$name.pid")" 2>/dev/null || true
+  done
+  for name in "$@"; do
+    [[ -f $DIR/$name.pid ]] || continue
+    pid=$(cat "$DIR/$name.pid")
     for ((i = 0; i < 300; i++)); do
       kill -0 "$pid" 2>/dev/null || break
       sleep 0.1
     done
     if kill -0 "$pid" 2>/dev/null; then
-      log "$1 (pid $pid) did not stop in 30s; killing it"
+      log "$name (pid $pid) did not stop in 30s; killing it"
       kill -KILL "$pid" 2>/dev/null || true
     fi
-    log "stopped $1 (pid $pid)"
-  fi
-  rm -f "$f"
+    log "stopped $name (pid $pid)"
+    rm -f "$DIR/$name.pid"
+  done
 }
 
 find_nginx() {
@@ -126,12 +131,12 @@ start() {
 }
 
 stop() {
-  stop_pid nginx QUIT
-  local f
+  stop_pids QUIT nginx
+  local f apis=()
   for f in "$DIR"/api*.pid; do
-    [[ -f $f ]] || continue
-    stop_pid "$(basename "$f" .pid)" TERM
+    [[ -f $f ]] && apis+=("$(basename "$f" .pid)")
   done
+  [[ ${#apis[@]} -gt 0 ]] && stop_pids TERM "${apis[@]}"
   if [[ -f $DIR/db.started ]]; then
     go run ./scripts/localdb stop && log "stopped PostgreSQL"
     rm -f "$DIR/db.started"
