@@ -128,8 +128,11 @@ func Run(ctx context.Context, cfg Config) error {
 	m := httpmetrics.New(log, cfg.SlowRequest)
 	m.RegisterWriter(func(w io.Writer) { writeCacheMetrics(w, c) })
 	m.RegisterWriter(func(w io.Writer) { writeStoreMetrics(w, store) })
-	// The LISTEN/NOTIFY listener runs on the primary; its reconnect hook is
-	// m.ListenerReconnected (then c.Clear, as invalidations may be lost).
+	// The LISTEN/NOTIFY listener belongs here: on the primary (never the
+	// replica), calling c.InvalidateProduct for each notification and, on
+	// every reconnect, m.ListenerReconnected then c.Clear (notifications
+	// may have been lost). Its Close is deferred after this point, so on
+	// shutdown it stops after the HTTP server and before the pools close.
 
 	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
 	if err != nil {
