@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build vet bench clean
+.PHONY: run test build vet bench clean cluster cluster-stop
 
 ## run: serve the API on a local PostgreSQL under ./.data with demo data
 run:
@@ -15,6 +15,14 @@ test:
 ## build: the catwalk binary at bin/catwalk
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/catwalk .
+
+## cluster: PostgreSQL, three `catwalk serve` instances and NGINX on :8080 (logs in .data/cluster)
+cluster:
+	scripts/cluster.sh start
+
+## cluster-stop: stop every process `make cluster` started
+cluster-stop:
+	scripts/cluster.sh stop
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -53,6 +53,11 @@ type Cache struct {
 	group singleflight.Group
 
 	hits, misses, invalidations, clears atomic.Uint64
+
+	// beforeInvalidate and beforeClear, when set, run before entries
+	// become unreachable (read routing must learn of a write first).
+	beforeInvalidate func(product uint32)
+	beforeClear      func()
 }
 
 // Stats are counters since start.
@@ -151,8 +156,19 @@ func flightKey(h uint64) string {
 	return string(b[:])
 }
 
+// BeforeInvalidate installs hooks that InvalidateProduct and Clear call
+// before any entry becomes unreachable, so a fill that sees the new
+// generation also sees what the hook recorded. Call it before the cache is
+// used.
+func (c *Cache) BeforeInvalidate(product func(uint32), all func()) {
+	c.beforeInvalidate, c.beforeClear = product, all
+}
+
 // InvalidateProduct makes every entry of product unreachable.
 func (c *Cache) InvalidateProduct(product uint32) {
+	if c.beforeInvalidate != nil {
+		c.beforeInvalidate(product)
+	}
 	c.slot(product).Add(1)
 	c.invalidations.Add(1)
 }
@@ -160,6 +176,9 @@ func (c *Cache) InvalidateProduct(product uint32) {
 // Clear makes every entry unreachable (used when invalidations may have been
 // missed, e.g. after the listener reconnects).
 func (c *Cache) Clear() {
+	if c.beforeClear != nil {
+		c.beforeClear()
+	}
 	c.epoch.Add(1)
 	c.rc.Clear()
 	c.clears.Add(1)

@@ -19,6 +19,8 @@ type Config struct {
 	MaxPageSize int
 	// LoaderIOToken, when set, is served at /<token>/ and /<token>.txt.
 	LoaderIOToken string
+	// Metrics, when set, serves GET /metrics.
+	Metrics fasthttp.RequestHandler
 }
 
 // Store is everything the handlers need from the database.
@@ -79,6 +81,9 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
+	if h.cfg.Metrics != nil {
+		r.GET("/metrics", h.cfg.Metrics)
+	}
 	if tok := h.cfg.LoaderIOToken; tok != "" {
 		serveToken := func(ctx *fasthttp.RequestCtx) {
 			ctx.SetContentType("text/plain; charset=utf-8")

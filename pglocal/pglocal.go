@@ -101,21 +101,29 @@ func Start(ctx context.Context, dataDir string, opt Options) (*Cluster, error) {
 			return nil, err
 		}
 	}
-	// The port is picked, released, then claimed by the server: retry when
-	// another process takes it in between.
+	if err := c.startOnFreePort(ctx, opt); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// startOnFreePort starts the server on a free loopback port. The port is
+// picked, released, then claimed by the server: retry when another process
+// takes it in between.
+func (c *Cluster) startOnFreePort(ctx context.Context, opt Options) error {
 	for attempt := 0; ; attempt++ {
 		port, err := freePort()
 		if err != nil {
-			return nil, err
+			return err
 		}
 		c.Port = port
 		err = c.start(ctx, opt)
 		if err == nil {
 			c.Started = true
-			return c, nil
+			return nil
 		}
 		if attempt == 4 || ctx.Err() != nil {
-			return nil, err
+			return err
 		}
 	}
 }

@@ -13,6 +13,8 @@ import (
 // Store runs the service's statements on a pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// replica, when set, serves reads that are safe to serve from it.
+	replica *replica
 }
 
 // New returns a Store on pool.
@@ -21,9 +23,16 @@ func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
 // Pool is the pool the store runs on.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// reader returns the pool that serves reads of product. Today the primary;
-// read replicas plug in here.
-func (s *Store) reader(product int32) *pgxpool.Pool { return s.pool }
+// reader returns the pool that serves reads of product: the read replica
+// when one is configured and holds every write this process has seen for
+// the product (see replica), else the primary. Writes, and reads inside a
+// write, always use s.pool.
+func (s *Store) reader(product int32) *pgxpool.Pool {
+	if s.replica == nil {
+		return s.pool
+	}
+	return s.replica.pick(s.pool, product)
+}
 
 // Ready reports whether the database answers and its schema is current.
 func (s *Store) Ready(ctx context.Context) error {

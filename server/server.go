@@ -1,13 +1,16 @@
-// Package server runs the HTTP service: it wires the pool, the cache and the
-// handlers together and owns the process's start and stop order.
+// Package server runs the HTTP service: it wires the pools, the cache, the
+// handlers and the operations middleware together and owns the process's
+// start and stop order.
 package server
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -15,21 +18,43 @@ import (
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/handlers"
+	"github.com/catwalk/reviews/httpmetrics"
+	"github.com/catwalk/reviews/nrtxn"
 	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
 
-// Config is everything `catwalk serve` can be told.
+// Config is everything `catwalk serve` can be told. Zero durations and
+// sizes take the defaults of cmd_serve.go's flags.
 type Config struct {
-	DatabaseURL   string
+	DatabaseURL string
+	// DatabaseReadURL, when set, is a streaming replica of DatabaseURL that
+	// serves reads; writes and LISTEN stay on DatabaseURL.
+	DatabaseReadURL string
+	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
+	ReplicaMaxLag time.Duration
 	Addr          string // host:port to listen on
 	MaxPageSize   int
 	CacheMaxBytes int64
 	CacheTTL      time.Duration
 	MaxBodyBytes  int
-	LoaderIOToken string
+	// MaxHeaderBytes bounds the request line and headers.
+	MaxHeaderBytes int
+	ReadTimeout    time.Duration
+	WriteTimeout   time.Duration
+	IdleTimeout    time.Duration
+	LoaderIOToken  string
+	// SlowRequest: requests taking at least this long are logged (0: none).
+	SlowRequest time.Duration
+	// DrainDelay is how long the server keeps serving with /readyz at 503
+	// before it stops accepting, so balancers take it out first.
+	DrainDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
+	// NewRelicLicenseKey turns on New Relic transactions; empty: the agent
+	// never starts.
+	NewRelicLicenseKey string
+	NewRelicAppName    string
 	// Listener, when set, is used instead of listening on Addr (tests).
 	Listener net.Listener
 	// OnListen, when set, is told the address the server listens on.
@@ -37,39 +62,108 @@ type Config struct {
 	Log      *slog.Logger
 }
 
-// Run serves until ctx is cancelled, then shuts down in order.
-func Run(ctx context.Context, cfg Config) error {
-	log := cfg.Log
-	if log == nil {
-		log = slog.Default()
+func (cfg *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	pool, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	def(&cfg.ReadTimeout, 10*time.Second)
+	def(&cfg.WriteTimeout, 10*time.Second)
+	def(&cfg.IdleTimeout, 60*time.Second)
+	def(&cfg.ShutdownTimeout, 10*time.Second)
+	def(&cfg.CacheTTL, 5*time.Minute)
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = 64 << 10
+	}
+	if cfg.MaxHeaderBytes <= 0 {
+		cfg.MaxHeaderBytes = 8 << 10
+	}
+	if cfg.CacheMaxBytes <= 0 {
+		cfg.CacheMaxBytes = 256 << 20
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.Default()
+	}
+}
+
+// Run serves until ctx is cancelled, then shuts down in order: readiness
+// off, DrainDelay, stop accepting and let in-flight requests finish within
+// ShutdownTimeout, then close the pools, the cache and the agent.
+func Run(ctx context.Context, cfg Config) error {
+	cfg.setDefaults()
+	log := cfg.Log
+
+	primary, err := pgxpool.New(ctx, cfg.DatabaseURL)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	defer pool.Close()
-	if err := schema.Check(ctx, pool); err != nil {
+	defer primary.Close()
+	if err := schema.Check(ctx, primary); err != nil {
 		return err
 	}
+	store := queries.New(primary)
+	if cfg.DatabaseReadURL != "" {
+		rp, err := pgxpool.New(ctx, cfg.DatabaseReadURL)
+		if err != nil {
+			return fmt.Errorf("read replica: %w", err)
+		}
+		defer rp.Close()
+		if err := schema.Check(ctx, rp); err != nil {
+			return fmt.Errorf("read replica: %w", err)
+		}
+		store = queries.NewWithReplica(primary, rp, queries.ReplicaOptions{MaxLag: cfg.ReplicaMaxLag})
+		defer store.Close()
+		log.Info("reads go to the replica when it is current", "max_lag", cfg.ReplicaMaxLag)
+	}
+
 	c, err := cache.New(cfg.CacheMaxBytes, cfg.CacheTTL)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
+	// Read routing learns of every write before its cached entries go.
+	c.BeforeInvalidate(store.MarkWritten, store.MarkAllWritten)
 
-	h := handlers.New(queries.New(pool), c, handlers.Config{
+	m := httpmetrics.New(log, cfg.SlowRequest)
+	m.RegisterWriter(func(w io.Writer) { writeCacheMetrics(w, c) })
+	m.RegisterWriter(func(w io.Writer) { writeStoreMetrics(w, store) })
+	// The LISTEN/NOTIFY listener belongs here: on the primary (never the
+	// replica), calling c.InvalidateProduct for each notification and, on
+	// every reconnect, m.ListenerReconnected then c.Clear (notifications
+	// may have been lost). Its Close is deferred after this point, so on
+	// shutdown it stops after the HTTP server and before the pools close.
+
+	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
+	if err != nil {
+		return err
+	}
+	defer nrtxn.Stop(nr, 5*time.Second)
+
+	h := handlers.New(store, c, handlers.Config{
 		MaxPageSize:   cfg.MaxPageSize,
 		LoaderIOToken: cfg.LoaderIOToken,
+		Metrics:       m.Serve,
 	}, log)
+	var draining atomic.Bool
+	app := nrtxn.Wrap(nr, m.Wrap(h.Router()))
 	srv := &fasthttp.Server{
-		Handler:            h.Router(),
+		Handler: func(ctx *fasthttp.RequestCtx) {
+			app(ctx)
+			if draining.Load() {
+				// Keep-alive peers (NGINX) reconnect elsewhere now, rather
+				// than race the close of an idle connection at shutdown.
+				ctx.SetConnectionClose()
+			}
+		},
 		ErrorHandler:       handlers.ServerError,
 		Name:               "catwalk",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
-		ReadTimeout:        10 * time.Second,
-		WriteTimeout:       10 * time.Second,
-		IdleTimeout:        60 * time.Second,
-		ReadBufferSize:     8192,
+		ReadBufferSize:     cfg.MaxHeaderBytes, // fasthttp's header size limit
+		ReadTimeout:        cfg.ReadTimeout,
+		WriteTimeout:       cfg.WriteTimeout,
+		IdleTimeout:        cfg.IdleTimeout,
+		CloseOnShutdown:    true,
 	}
 
 	ln := cfg.Listener
@@ -82,7 +176,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
-	log.Info("serving", "addr", ln.Addr().String())
+	log.Info("serving", "addr", ln.Addr().String(), "replica", cfg.DatabaseReadURL != "", "new_relic", nr != nil)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -91,11 +185,61 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	case <-ctx.Done():
 	}
+
+	log.Info("draining", "drain_delay", cfg.DrainDelay, "shutdown_timeout", cfg.ShutdownTimeout)
 	h.SetDraining(true)
-	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
-	defer cancel()
-	if err := srv.ShutdownWithContext(sctx); err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	draining.Store(true)
+	select {
+	case <-time.After(cfg.DrainDelay):
+	case err := <-errc:
 		return err
 	}
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	err = srv.ShutdownWithContext(sctx)
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		log.Warn("shutdown timeout: closing with requests still in flight", "open_connections", srv.GetOpenConnectionsCount())
+	case err != nil:
+		return err
+	default:
+		log.Info("stopped accepting; in-flight requests finished")
+	}
 	return nil
+}
+
+func writeCacheMetrics(w io.Writer, c *cache.Cache) {
+	st := c.Stats()
+	httpmetrics.WriteCounter(w, "catwalk_cache_hits_total", st.Hits)
+	httpmetrics.WriteCounter(w, "catwalk_cache_misses_total", st.Misses)
+	httpmetrics.WriteCounter(w, "catwalk_cache_evictions_total", st.Evictions)
+	httpmetrics.WriteCounter(w, "catwalk_cache_invalidations_total", st.Invalidations)
+	httpmetrics.WriteCounter(w, "catwalk_cache_clears_total", st.Clears)
+	httpmetrics.WriteGauge(w, "catwalk_cache_bytes", float64(st.Bytes))
+}
+
+func writeStoreMetrics(w io.Writer, s *queries.Store) {
+	writePoolMetrics(w, "primary", s.Pool())
+	if rp := s.ReplicaPool(); rp != nil {
+		writePoolMetrics(w, "replica", rp)
+	}
+	if st, ok := s.ReplicaStats(); ok {
+		httpmetrics.WriteGauge(w, "catwalk_replica_lag_seconds", st.Lag.Seconds())
+		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="replica"}`, st.ToReplica)
+		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="primary"}`, st.ToPrimary)
+	}
+}
+
+func writePoolMetrics(w io.Writer, name string, p *pgxpool.Pool) {
+	st := p.Stat()
+	l := `{pool="` + name + `"}`
+	httpmetrics.WriteGauge(w, "catwalk_db_pool_max_conns"+l, float64(st.MaxConns()))
+	httpmetrics.WriteGauge(w, "catwalk_db_pool_total_conns"+l, float64(st.TotalConns()))
+	httpmetrics.WriteGauge(w, "catwalk_db_pool_acquired_conns"+l, float64(st.AcquiredConns()))
+	httpmetrics.WriteGauge(w, "catwalk_db_pool_idle_conns"+l, float64(st.IdleConns()))
+	httpmetrics.WriteCounter(w, "catwalk_db_pool_acquires_total"+l, uint64(st.AcquireCount()))
+	httpmetrics.WriteCounter(w, "catwalk_db_pool_empty_acquires_total"+l, uint64(st.EmptyAcquireCount()))
+	httpmetrics.WriteCounter(w, "catwalk_db_pool_canceled_acquires_total"+l, uint64(st.CanceledAcquireCount()))
+	httpmetrics.WriteGauge(w, "catwalk_db_pool_acquire_wait_seconds_total"+l, st.AcquireDuration().Seconds())
+	httpmetrics.WriteCounter(w, "catwalk_db_pool_new_conns_total"+l, uint64(st.NewConnsCount()))
 }

@@ -1,0 +1,328 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/catwalk/reviews/testdb"
+)
+
+func TestMain(m *testing.M) { testdb.Main(m) }
+
+// repoRoot is the module root (this package's parent directory).
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	_, file, _, ok := runtime.Caller(0)
+	if !ok {
+		tb.Fatal("cannot locate the repository")
+	}
+	return filepath.Dir(filepath.Dir(file))
+}
+
+// catwalkBinary builds the catwalk binary into the test's temporary
+// directory (the build cache makes repeats cheap): the SIGTERM test needs a
+// real process to signal.
+func catwalkBinary(tb testing.TB) string {
+	tb.Helper()
+	bin := filepath.Join(tb.TempDir(), "catwalk")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Dir = repoRoot(tb)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		tb.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// nginxBinary finds nginx or fails the test saying how to install it: the
+// NGINX tests never skip.
+func nginxBinary(tb testing.TB) string {
+	tb.Helper()
+	if p, err := exec.LookPath("nginx"); err == nil {
+		return p
+	}
+	for _, p := range []string{"/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	tb.Fatal("nginx is not installed, and the NGINX tests need it (they never skip): install it, e.g. `apt-get update && apt-get install -y nginx` (Debian) or `brew install nginx` (macOS)")
+	return ""
+}
+
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// waitHTTP polls url until it answers 200 or the deadline passes.
+func waitHTTP(tb testing.TB, url string, within time.Duration, logs func() string) {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(url)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	tb.Fatalf("%s did not answer 200 within %s\n%s", url, within, logs())
+}
+
+// syncBuffer collects a process's output for failure messages.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// process is a child process serving on a loopback port.
+type process struct {
+	Port    int
+	name    string
+	stopSig os.Signal
+	cmd     *exec.Cmd
+	out     *syncBuffer
+	exited  chan struct{} // closed once the process has exited; err is its status
+	err     error
+}
+
+// startProcess starts cmd, collecting its output; it is stopped with
+// stopSig when tb ends.
+func startProcess(tb testing.TB, name string, port int, stopSig os.Signal, cmd *exec.Cmd) *process {
+	tb.Helper()
+	p := &process{Port: port, name: name, stopSig: stopSig, cmd: cmd, out: &syncBuffer{}, exited: make(chan struct{})}
+	cmd.Stdout = p.out
+	cmd.Stderr = p.out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() {
+		p.err = cmd.Wait()
+		close(p.exited)
+	}()
+	tb.Cleanup(func() { p.Stop(tb) })
+	return p
+}
+
+func (p *process) URL(path string) string {
+	return "http://127.0.0.1:" + strconv.Itoa(p.Port) + path
+}
+
+// Stop signals the process and waits for it to exit, killing it after 30s;
+// it returns the exit status (nil: clean exit). Stopping again is harmless.
+func (p *process) Stop(tb testing.TB) error {
+	tb.Helper()
+	select {
+	case <-p.exited:
+		return p.err
+	default:
+	}
+	p.cmd.Process.Signal(p.stopSig)
+	select {
+	case <-p.exited:
+		return p.err
+	case <-time.After(30 * time.Second):
+		p.cmd.Process.Kill()
+		<-p.exited
+		tb.Errorf("%s on :%d ignored %v for 30s\n%s", p.name, p.Port, p.stopSig, p.out.String())
+		return p.err
+	}
+}
+
+// startInstance runs bin's `catwalk serve` on the package's test database
+// with env added to its environment; it is stopped (SIGTERM) when tb ends.
+func startInstance(tb testing.TB, bin string, env ...string) *process {
+	tb.Helper()
+	port := freePort(tb)
+	cmd := exec.Command(bin, "serve")
+	cmd.Env = append(os.Environ(),
+		"DATABASE_URL="+testdb.URL(),
+		"PORT="+strconv.Itoa(port),
+		"DATABASE_READ_URL=",
+		"NEW_RELIC_LICENSE_KEY=",
+		"DRAIN_DELAY=200ms",
+		"SHUTDOWN_TIMEOUT=5s",
+	)
+	cmd.Env = append(cmd.Env, env...)
+	in := startProcess(tb, "catwalk serve", port, syscall.SIGTERM, cmd)
+	waitHTTP(tb, in.URL("/healthz"), 30*time.Second, in.out.String)
+	return in
+}
+
+// nginxConfig derives the local config from the repository's nginx.conf:
+// only the listen line and the three upstream server lines change. Each
+// must be found exactly once, so an edit that breaks the derivation fails
+// here rather than testing something other than what is deployed.
+func nginxConfig(tb testing.TB, port int, upstreams []string) string {
+	tb.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(tb), "nginx.conf"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conf := string(b)
+	replace := func(old, new string) {
+		tb.Helper()
+		if n := strings.Count(conf, old); n != 1 {
+			tb.Fatalf("nginx.conf: %q occurs %d times, want once", old, n)
+		}
+		conf = strings.Replace(conf, old, new, 1)
+	}
+	replace("listen 8080;", "listen 127.0.0.1:"+strconv.Itoa(port)+";")
+	if len(upstreams) != 3 {
+		tb.Fatalf("nginx.conf has three upstream servers; got %d addresses", len(upstreams))
+	}
+	for i, u := range upstreams {
+		replace(fmt.Sprintf("server api%d:3000 ", i+1), "server "+u+" ")
+	}
+	return conf
+}
+
+// startNginx runs NGINX with nginx.conf in front of upstreams (host:port),
+// with its own prefix, pid file and config under a temporary directory;
+// it is stopped (SIGQUIT, graceful) when tb ends.
+func startNginx(tb testing.TB, upstreams []string) *process {
+	tb.Helper()
+	bin := nginxBinary(tb)
+	dir, err := os.MkdirTemp("", "catwalk-e2e-nginx-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(dir) })
+	// Workers may run as another user (nobody) and write temp files here.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	port := freePort(tb)
+	conf := filepath.Join(dir, "nginx.conf")
+	if err := os.WriteFile(conf, []byte(nginxConfig(tb, port, upstreams)), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	p := startProcess(tb, "nginx", port, syscall.SIGQUIT,
+		exec.Command(bin, "-p", dir, "-c", conf, "-g", "daemon off; pid "+filepath.Join(dir, "nginx.pid")+";"))
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(p.Port))
+		if err == nil {
+			c.Close()
+			return p
+		}
+		select {
+		case <-p.exited:
+			tb.Fatalf("nginx exited: %v\n%s", p.err, p.out.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("nginx did not listen within 10s\n%s", p.out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// cluster is three instances behind NGINX.
+type cluster struct {
+	Instances []*process
+	Nginx     *process
+}
+
+func startCluster(tb testing.TB, env ...string) *cluster {
+	tb.Helper()
+	c := &cluster{}
+	bin := catwalkBinary(tb)
+	var ups []string
+	for range 3 {
+		in := startInstance(tb, bin, env...)
+		c.Instances = append(c.Instances, in)
+		ups = append(ups, "127.0.0.1:"+strconv.Itoa(in.Port))
+	}
+	c.Nginx = startNginx(tb, ups)
+	return c
+}
+
+// client talks to NGINX without transparent decompression, so tests see
+// exactly what NGINX sends.
+var client = &http.Client{
+	Timeout:   10 * time.Second,
+	Transport: &http.Transport{DisableCompression: true, MaxIdleConnsPerHost: 64},
+}
+
+type response struct {
+	Status int
+	Header http.Header
+	Body   string
+}
+
+func do(tb testing.TB, method, url, body string, header ...string) response {
+	tb.Helper()
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, url, r)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		tb.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		tb.Fatalf("%s %s: reading body: %v", method, url, err)
+	}
+	return response{Status: resp.StatusCode, Header: resp.Header, Body: string(b)}
+}
+
+// metricValue returns the value of the sample line `series value` in a
+// Prometheus text body, and whether it is there.
+func metricValue(body, series string) (float64, bool) {
+	s := bufio.NewScanner(strings.NewReader(body))
+	s.Buffer(make([]byte, 1<<20), 1<<20)
+	for s.Scan() {
+		name, val, ok := strings.Cut(s.Text(), " ")
+		if ok && name == series {
+			v, err := strconv.ParseFloat(val, 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
+}

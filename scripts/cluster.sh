@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# Three `catwalk serve` instances behind NGINX on this machine.
+#
+#   scripts/cluster.sh start   # make cluster
+#   scripts/cluster.sh stop    # make cluster-stop
+#
+# start: builds bin/catwalk, starts (or reuses) the local PostgreSQL under
+# ./.data/pg, migrates it and loads demo data when it is empty (both done by
+# `catwalk dev`), starts three instances on API_PORTS and NGINX on
+# NGINX_PORT with a config derived from ./nginx.conf. Installs nginx with
+# apt-get when it is missing. Logs and pid files: ./.data/cluster.
+# stop: stops every process start started, PostgreSQL included when start
+# started it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+DIR=$ROOT/.data/cluster
+NGINX_PORT=${NGINX_PORT:-8080}
+API_PORTS=${API_PORTS:-"3001 3002 3003"}
+export PATH="/usr/local/go/bin:$PATH"
+
+log() { echo "cluster: $*" >&2; }
+
+wait_http() { # url seconds
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do
+    if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# stop_pids signal name...: signals the processes in $DIR/<name>.pid all at
+# once (each drains in parallel), then waits for each, killing any still
+# running after 30s.
+stop_pids() {
+  local sig=$1 name pid i
+  shift
+  for name in "$@"; do
+    [[ -f $DIR/$name.pid ]] && kill -"$sig" "$(cat "$DIR/$name.pid")" 2>/dev/null || true
+  done
+  for name in "$@"; do
+    [[ -f $DIR/$name.pid ]] || continue
+    pid=$(cat "$DIR/$name.pid")
+    for ((i = 0; i < 300; i++)); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "$name (pid $pid) did not stop in 30s; killing it"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    log "stopped $name (pid $pid)"
+    rm -f "$DIR/$name.pid"
+  done
+}
+
+find_nginx() {
+  command -v nginx 2>/dev/null && return 0
+  [[ -x /usr/sbin/nginx ]] && { echo /usr/sbin/nginx; return 0; }
+  return 1
+}
+
+# nginx_conf port api_port...: ./nginx.conf with only the listen line and
+# the three upstream server lines changed.
+nginx_conf() {
+  local port=$1 i=1 p sedargs=()
+  shift
+  sedargs+=(-e "s/^\([[:space:]]*\)listen 8080;/\1listen 127.0.0.1:$port;/")
+  for p in "$@"; do
+    sedargs+=(-e "s/server api$i:3000 /server 127.0.0.1:$p /")
+    i=$((i + 1))
+  done
+  sed "${sedargs[@]}" "$ROOT/nginx.conf"
+}
+
+start() {
+  mkdir -p "$DIR"
+  if ls "$DIR"/*.pid >/dev/null 2>&1; then
+    log "already running (pid files in $DIR); run 'make cluster-stop' first"
+    exit 1
+  fi
+  NGINX=$(find_nginx || true)
+  if [[ -z $NGINX ]]; then
+    log "nginx is missing; installing it with apt-get"
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+    NGINX=$(find_nginx)
+  fi
+  CGO_ENABLED=0 go build -trimpath -o bin/catwalk .
+
+  local out url started
+  out=$(go run ./scripts/localdb start)
+  url=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
+  started=$(sed -n 's/^STARTED=//p' <<<"$out")
+  [[ $started == 1 ]] && touch "$DIR/db.started"
+  log "PostgreSQL at $url"
+
+  # Migrations and demo data (when the database is empty), done by `dev`,
+  # which exits once it serves.
+  local setup_port=${SETUP_PORT:-3099}
+  DATABASE_URL=$url DRAIN_DELAY=0s bin/catwalk dev -port "$setup_port" >"$DIR/setup.log" 2>&1 &
+  local setup_pid=$!
+  if ! wait_http "http://127.0.0.1:$setup_port/healthz" 600; then
+    kill "$setup_pid" 2>/dev/null || true
+    log "migrating or loading demo data failed; see $DIR/setup.log"
+    tail -20 "$DIR/setup.log" >&2
+    exit 1
+  fi
+  kill -TERM "$setup_pid"
+  wait "$setup_pid" || true
+
+  local i=1 p ports=()
+  for p in $API_PORTS; do
+    DATABASE_URL=$url PORT=$p bin/catwalk serve >"$DIR/api$i.log" 2>&1 &
+    echo $! >"$DIR/api$i.pid"
+    ports+=("$p")
+    i=$((i + 1))
+  done
+  for p in "${ports[@]}"; do
+    wait_http "http://127.0.0.1:$p/healthz" 30 || { log "instance on :$p did not start; see $DIR/api*.log"; exit 1; }
+  done
+
+  mkdir -p "$DIR/nginx"
+  chmod 755 "$DIR" "$DIR/nginx"
+  nginx_conf "$NGINX_PORT" "${ports[@]}" >"$DIR/nginx/nginx.conf"
+  "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g "daemon off; pid $DIR/nginx/nginx.pid;" >"$DIR/nginx.log" 2>&1 &
+  echo $! >"$DIR/nginx.pid"
+  wait_http "http://127.0.0.1:$NGINX_PORT/healthz" 30 || { log "nginx did not start; see $DIR/nginx.log"; exit 1; }
+  log "three instances on ${ports[*]}; NGINX on http://127.0.0.1:$NGINX_PORT"
+  echo "http://127.0.0.1:$NGINX_PORT"
+}
+
+stop() {
+  stop_pids QUIT nginx
+  local f apis=()
+  for f in "$DIR"/api*.pid; do
+    [[ -f $f ]] && apis+=("$(basename "$f" .pid)")
+  done
+  [[ ${#apis[@]} -gt 0 ]] && stop_pids TERM "${apis[@]}"
+  if [[ -f $DIR/db.started ]]; then
+    go run ./scripts/localdb stop && log "stopped PostgreSQL"
+    rm -f "$DIR/db.started"
+  fi
+}
+
+case "${1:-}" in
+start) start ;;
+stop) stop ;;
+*)
+  echo "usage: $0 start|stop" >&2
+  exit 2
+  ;;
+esac
