@@ -24,6 +24,11 @@ starts (or reuses) a PostgreSQL cluster under -data-dir, migrates it, loads a
 small generated demo dataset when the database is empty, and serves on -port.
 Ctrl-C or SIGTERM stops the server and the cluster it started.`, stderr)
 	cfg, port := serveFlags(fs)
+	// No balancer drains a development server: Ctrl-C stops it at once.
+	if f := fs.Lookup("drain-delay"); f != nil {
+		f.Value.Set("0s")
+		f.DefValue = "0s"
+	}
 	dataDir := fs.String("data-dir", ".data", "directory of the local cluster and demo files")
 	demoProducts := fs.Int("demo-products", 10000, "products in the demo dataset loaded into an empty database (0: none)")
 	if err := parseFlags(fs, args); err != nil {
