@@ -15,6 +15,7 @@ import (
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/handlers"
+	"github.com/catwalk/reviews/invalidate"
 	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
@@ -56,8 +57,15 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer c.Close()
+	// Writes on any instance evict this instance's cache (LISTEN/NOTIFY).
+	_, stopListener := invalidate.Start(pool.Config().ConnConfig.Copy(), c, log)
+	defer stopListener()
+	store := queries.New(pool)
+	janitorCtx, stopJanitor := context.WithCancel(context.Background())
+	defer stopJanitor()
+	go store.RunKeyJanitor(janitorCtx, 24*time.Hour, 10*time.Minute, log.Warn)
 
-	h := handlers.New(queries.New(pool), c, handlers.Config{
+	h := handlers.New(store, c, handlers.Config{
 		MaxPageSize:   cfg.MaxPageSize,
 		LoaderIOToken: cfg.LoaderIOToken,
 	}, log)
