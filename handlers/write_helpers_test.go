@@ -54,6 +54,7 @@ func serveHandler(tb testing.TB, h *Handler, c *cache.Cache, pool *pgxpool.Pool)
 		Handler:            h.Router(),
 		ErrorHandler:       ServerError,
 		MaxRequestBodySize: testMaxBody,
+		Logger:             quiet{},
 	}
 	go srv.Serve(ln) //nolint:errcheck // ends when the listener closes
 	tb.Cleanup(func() { srv.Shutdown(); ln.Close() })
@@ -63,6 +64,11 @@ func serveHandler(tb testing.TB, h *Handler, c *cache.Cache, pool *pgxpool.Pool)
 	}
 	return &testServer{client: client, cache: c, pool: pool}
 }
+
+// quiet drops fasthttp's own log lines (e.g. for the 413 it answers).
+type quiet struct{}
+
+func (quiet) Printf(string, ...any) {}
 
 type response struct {
 	status      int
@@ -97,6 +103,11 @@ func (s *testServer) do(tb testing.TB, method, path, contentType, body string, h
 	r.retryAfter = string(resp.Header.Peek("Retry-After"))
 	return r
 }
+
+func (s *testServer) store() *queries.Store { return queries.New(s.pool) }
+
+// dayKeep is how long keys are kept in production.
+const dayKeep = 24 * time.Hour
 
 func (s *testServer) post(tb testing.TB, body string, headers ...string) response {
 	tb.Helper()
