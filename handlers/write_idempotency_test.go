@@ -114,7 +114,7 @@ func TestIdempotencyKeyFailure(t *testing.T) {
 		}
 	}
 	f(p.reviewJSON(`"rating":5`))
-	f(p.reviewJSON() + " ")                   // same JSON, other bytes: the raw body is hashed
+	f(p.reviewJSON() + " ") // same JSON, other bytes: the raw body is hashed
 	f(strings.Replace(p.reviewJSON(), ":", ": ", 1))
 	other := mustProduct(t, pool, 1)
 	f(other.reviewJSON())
