@@ -63,17 +63,16 @@ func New(cfg *pgx.ConnConfig, c Cache, log *slog.Logger) *Listener {
 	}
 }
 
-// Start runs a Listener in the background until the returned stop is
-// called; stop waits for it to end.
-func Start(cfg *pgx.ConnConfig, c Cache, log *slog.Logger) (l *Listener, stop func()) {
-	l = New(cfg, c, log)
+// Start runs l in the background until the returned stop is called; stop
+// waits for it to end. Set RetryInterval and PingInterval before.
+func (l *Listener) Start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		l.Run(ctx)
 	}()
-	return l, func() { cancel(); <-done }
+	return func() { cancel(); <-done }
 }
 
 // Reconnects counts connections made after the first: each one followed a
@@ -133,13 +132,13 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 	if _, err := conn.Exec(ctx, "LISTEN "+queries.InvalidateChannel); err != nil {
 		return false, err
 	}
+	l.connects.Add(1)
+	l.backendPID.Store(conn.PgConn().PID())
+	l.listening.Store(true)
 	// Whatever was committed before LISTEN took effect may be cached and
 	// was not heard: forget everything. Cheap on the first connection
 	// (the cache is empty), essential after a reconnect.
 	l.cache.Clear()
-	l.connects.Add(1)
-	l.backendPID.Store(conn.PgConn().PID())
-	l.listening.Store(true)
 	select {
 	case l.listenedSig <- struct{}{}:
 	default:

@@ -58,7 +58,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer c.Close()
 	// Writes on any instance evict this instance's cache (LISTEN/NOTIFY).
-	_, stopListener := invalidate.Start(pool.Config().ConnConfig.Copy(), c, log)
+	stopListener := invalidate.New(pool.Config().ConnConfig.Copy(), c, log).Start()
 	defer stopListener()
 	store := queries.New(pool)
 	janitorCtx, stopJanitor := context.WithCancel(context.Background())
