@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -25,6 +26,7 @@ const testMaxBody = 64 << 10
 // testServer is the real router on an in-memory listener.
 type testServer struct {
 	client *fasthttp.Client
+	dial   func() (net.Conn, error)
 	cache  *cache.Cache
 	pool   *pgxpool.Pool
 }
@@ -62,7 +64,7 @@ func serveHandler(tb testing.TB, h *Handler, c *cache.Cache, pool *pgxpool.Pool)
 		Dial:            func(string) (net.Conn, error) { return ln.Dial() },
 		MaxConnsPerHost: 256,
 	}
-	return &testServer{client: client, cache: c, pool: pool}
+	return &testServer{client: client, dial: ln.Dial, cache: c, pool: pool}
 }
 
 // quiet drops fasthttp's own log lines (e.g. for the 413 it answers).
@@ -102,6 +104,24 @@ func (s *testServer) do(tb testing.TB, method, path, contentType, body string, h
 	r.contentType = string(resp.Header.ContentType())
 	r.retryAfter = string(resp.Header.Peek("Retry-After"))
 	return r
+}
+
+// raw writes a request by hand and reads the answer, for requests the
+// server answers before reading them whole (the client may then fail to
+// write the rest, which does not matter).
+func (s *testServer) raw(tb testing.TB, request string) response {
+	tb.Helper()
+	conn, err := s.dial()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer conn.Close()
+	go conn.Write([]byte(request)) //nolint:errcheck // see above
+	var resp fasthttp.Response
+	if err := resp.Read(bufio.NewReader(conn)); err != nil {
+		tb.Fatalf("reading the response: %v", err)
+	}
+	return response{status: resp.StatusCode(), body: string(resp.Body()), contentType: string(resp.Header.ContentType())}
 }
 
 func (s *testServer) store() *queries.Store { return queries.New(s.pool) }

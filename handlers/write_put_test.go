@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // helpfulness returns the review's votes and whether its stored score is
@@ -229,4 +231,24 @@ func assertAggregatesMatch(tb testing.TB, s *testServer, p product) {
 	if diff != 0 {
 		tb.Fatalf("product %d: aggregates disagree with the source tables in %d places", p.id, diff)
 	}
+}
+
+func TestWritesWithoutDatabase(t *testing.T) {
+	// A pool on a port nothing listens on: every write is a connect error.
+	pool, err := pgxpool.New(context.Background(), "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	s := mustServer(t, pool)
+	p := product{id: 1, chars: []int32{1}}
+	f := func(r response) {
+		t.Helper()
+		if r.status != 503 || r.retryAfter == "" || !strings.Contains(r.body, `"error"`) || strings.Contains(r.body, "127.0.0.1") {
+			t.Errorf("%d %q (Retry-After %q), want 503 with Retry-After and no detail", r.status, r.body, r.retryAfter)
+		}
+	}
+	f(s.post(t, p.reviewJSON()))
+	f(s.put(t, "/reviews/1/helpful"))
+	f(s.put(t, "/reviews/1/report"))
 }

@@ -198,6 +198,9 @@ func TestPostReviewSuccess(t *testing.T) {
 	f("characteristic ids with leading zeros", func(p product) string {
 		return p.reviewJSON(fmt.Sprintf(`"characteristics":{"0%d":1,"%d":2}`, p.chars[0], p.chars[1]))
 	}, "rating", "4")
+	f("lone surrogate escapes become U+FFFD", func(p product) string {
+		return p.reviewJSON(`"name":"a\ud800b"`)
+	}, "reviewer_name", "a\uFFFDb")
 	f("whitespace around the object", func(p product) string { return " \n" + p.reviewJSON() + "\n " }, "rating", "4")
 }
 
@@ -252,7 +255,20 @@ func TestPostReviewFailure(t *testing.T) {
 	f(js, `42`, 400, "")
 	f(js, strings.Replace(ok, "Good", "Go\xffod", 1), 400, "")
 	f(js, `{"a":1,}`, 400, "")
-	f(js, `{"a":"`+strings.Repeat("x", testMaxBody)+`"}`, 413, "")
+	f(js, strings.Replace(ok, "Good", "Go\x01od", 1), 400, "") // raw control character
+	f(js, strings.Replace(ok, `"rating":4`, `"rating":04`, 1), 400, "")
+	f(js, strings.Replace(ok, `"recommend":true`, `"recommend":tru`, 1), 400, "")
+	f(js, "\xef\xbb\xbf"+ok, 400, "") // a byte order mark is not JSON
+
+	before := mustWriteState(t, pool)
+	big := `{"a":"` + strings.Repeat("x", testMaxBody) + `"}`
+	r := s.raw(t, fmt.Sprintf("POST /reviews HTTP/1.1\r\nHost: catwalk\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s", len(big), big))
+	if r.status != 413 || !strings.Contains(r.body, `"error"`) || r.contentType != "application/json; charset=utf-8" {
+		t.Errorf("body over the limit: %d %s", r.status, r.body)
+	}
+	if after := mustWriteState(t, pool); after != before {
+		t.Errorf("a body over the limit wrote")
+	}
 
 	// Each field's rules.
 	for _, c := range []struct{ field, value string }{
@@ -298,7 +314,7 @@ func TestPostReviewFailure(t *testing.T) {
 	// The first broken field in API.md's order is the one named.
 	f(js, p.reviewJSON(`"rating":9`, `"email":"x"`), 422, "rating")
 	// Idempotency-Key over 255 characters.
-	before := mustWriteState(t, pool)
+	before = mustWriteState(t, pool)
 	if r := s.post(t, ok, "Idempotency-Key", strings.Repeat("k", 256)); r.status != 422 || !strings.Contains(r.body, `"field":"Idempotency-Key"`) {
 		t.Errorf("256-character key: %d %s", r.status, r.body)
 	}
