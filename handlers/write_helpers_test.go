@@ -34,12 +34,12 @@ type testServer struct {
 // mustServer serves a Handler on the package's database with its own cache.
 func mustServer(tb testing.TB, pool *pgxpool.Pool) *testServer {
 	tb.Helper()
-	c := mustCache(tb)
+	c := mustWriteCache(tb)
 	h := New(queries.New(pool), c, Config{}, nil)
 	return serveHandler(tb, h, c, pool)
 }
 
-func mustCache(tb testing.TB) *cache.Cache {
+func mustWriteCache(tb testing.TB) *cache.Cache {
 	tb.Helper()
 	c, err := cache.New(8<<20, time.Minute)
 	if err != nil {
@@ -215,18 +215,18 @@ func mustWriteState(tb testing.TB, pool *pgxpool.Pool) writeState {
 	return s
 }
 
-// meta is a product's aggregates as stored.
-type meta struct {
+// aggregates is a product's read-model counts and sums as stored.
+type aggregates struct {
 	Ratings           [5]int32
 	RecFalse, RecTrue int32
 	Sums              []int64
 	Counts            []int32
 }
 
-func mustMeta(tb testing.TB, pool *pgxpool.Pool, p product) meta {
+func mustAggregates(tb testing.TB, pool *pgxpool.Pool, p product) aggregates {
 	tb.Helper()
 	ctx := context.Background()
-	var m meta
+	var m aggregates
 	err := pool.QueryRow(ctx, `SELECT rating_1, rating_2, rating_3, rating_4, rating_5, recommend_false, recommend_true
 		FROM product_meta WHERE product_id = $1`, p.id).
 		Scan(&m.Ratings[0], &m.Ratings[1], &m.Ratings[2], &m.Ratings[3], &m.Ratings[4], &m.RecFalse, &m.RecTrue)

@@ -90,7 +90,7 @@ func TestIdempotencyKeySuccess(t *testing.T) {
 		if n := reviewsOf(t, s, p); n != 1 {
 			t.Fatalf("%d reviews from one key, want 1", n)
 		}
-		if m := mustMeta(t, pool, p); m.Ratings[3] != 1 || m.Counts[0] != 1 {
+		if m := mustAggregates(t, pool, p); m.Ratings[3] != 1 || m.Counts[0] != 1 {
 			t.Fatalf("aggregates counted the review more than once: %+v", m)
 		}
 	})

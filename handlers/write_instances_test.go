@@ -15,7 +15,7 @@ import (
 func mustInstance(tb testing.TB) *testServer {
 	tb.Helper()
 	pool := mustPool(tb)
-	c := mustCache(tb)
+	c := mustWriteCache(tb)
 	l := invalidate.New(pool.Config().ConnConfig.Copy(), c, nil)
 	tb.Cleanup(l.Start())
 	select {

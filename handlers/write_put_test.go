@@ -128,7 +128,7 @@ func TestReportSuccess(t *testing.T) {
 	p := mustProduct(t, pool, 2)
 	kept := createdID(t, s.post(t, p.reviewJSON(`"rating":5`, fmt.Sprintf(`"characteristics":{"%d":5,"%d":4}`, p.chars[0], p.chars[1]))))
 	id := createdID(t, s.post(t, p.reviewJSON(`"rating":2`, `"recommend":false`, fmt.Sprintf(`"characteristics":{"%d":1,"%d":2}`, p.chars[0], p.chars[1]))))
-	before := mustMeta(t, pool, p)
+	before := mustAggregates(t, pool, p)
 	if fmt.Sprint(before) != "{[0 1 0 0 1] 1 1 [6 6] [2 2]}" {
 		t.Fatalf("aggregates before: %v", before)
 	}
@@ -136,7 +136,7 @@ func TestReportSuccess(t *testing.T) {
 
 	noContent(t, s.put(t, fmt.Sprintf("/reviews/%d/report", id)))
 	want := "{[0 0 0 0 1] 0 1 [5 4] [1 1]}"
-	if got := fmt.Sprint(mustMeta(t, pool, p)); got != want {
+	if got := fmt.Sprint(mustAggregates(t, pool, p)); got != want {
 		t.Fatalf("aggregates after report: %s, want %s", got, want)
 	}
 	if r := mustReview(t, s, id); !r.Reported {
@@ -151,7 +151,7 @@ func TestReportSuccess(t *testing.T) {
 	// Again: nothing changes.
 	state := mustWriteState(t, pool)
 	noContent(t, s.put(t, fmt.Sprintf("/reviews/%d/report", id)))
-	if got := fmt.Sprint(mustMeta(t, pool, p)); got != want {
+	if got := fmt.Sprint(mustAggregates(t, pool, p)); got != want {
 		t.Fatalf("aggregates after a second report: %s, want %s", got, want)
 	}
 	if after := mustWriteState(t, pool); after != state {
@@ -192,7 +192,7 @@ func TestReportConcurrently(t *testing.T) {
 	if len(bad) > 0 {
 		t.Fatalf("unexpected answers: %v", bad)
 	}
-	m := mustMeta(t, pool, p)
+	m := mustAggregates(t, pool, p)
 	if want := "{[10 0 0 0 0] 0 10 [30 30 30] [10 10 10]}"; fmt.Sprint(m) != want {
 		t.Fatalf("aggregates %v, want %s (only the ten new reviews)", m, want)
 	}

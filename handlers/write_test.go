@@ -120,7 +120,7 @@ func TestPostReviewSuccess(t *testing.T) {
 		if want := fmt.Sprintf("%d=5,%d=3,%d=1", p.chars[0], p.chars[1], p.chars[2]); values != want {
 			t.Fatalf("characteristic values %s, want %s", values, want)
 		}
-		m := mustMeta(t, pool, p)
+		m := mustAggregates(t, pool, p)
 		if m.Ratings != [5]int32{0, 1, 0, 0, 0} || m.RecFalse != 1 || m.RecTrue != 0 {
 			t.Fatalf("product_meta %+v", m)
 		}
@@ -129,7 +129,7 @@ func TestPostReviewSuccess(t *testing.T) {
 		}
 		// A second review adds to the same aggregates.
 		createdID(t, s.post(t, p.reviewJSON()))
-		m = mustMeta(t, pool, p)
+		m = mustAggregates(t, pool, p)
 		if m.Ratings != [5]int32{0, 1, 0, 1, 0} || m.RecFalse != 1 || m.RecTrue != 1 || fmt.Sprint(m.Sums, m.Counts) != "[8 6 4] [2 2 2]" {
 			t.Fatalf("after a second review: %+v", m)
 		}

@@ -9,9 +9,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -19,23 +21,23 @@ import (
 	"github.com/catwalk/reviews/testdb"
 )
 
-// benchClients is the concurrency of every write benchmark, on both sides
+// writeBenchClients is the concurrency of every write benchmark, on both sides
 // of each comparison: that many goroutines (and pool connections) against
 // the service, that many pgbench clients against PostgreSQL.
-const benchClients = 8
+const writeBenchClients = 8
 
 // The fixture of ../bench/pgbench/seed.sql.
 const (
-	benchFirstProduct = 5000001
-	benchProducts     = 1000
+	writeBenchFirstProduct = 5000001
+	writeBenchProducts     = 1000
 )
 
-var seedOnce sync.Once
+var writeSeedOnce sync.Once
 
-// benchPool opens a pool of benchClients connections on the seeded database.
-func benchPool(b *testing.B) *pgxpool.Pool {
+// writeBenchPool opens a pool of writeBenchClients connections on the seeded database.
+func writeBenchPool(b *testing.B) *pgxpool.Pool {
 	b.Helper()
-	seedOnce.Do(func() {
+	writeSeedOnce.Do(func() {
 		sql, err := os.ReadFile("../bench/pgbench/seed.sql")
 		if err != nil {
 			b.Fatal(err)
@@ -49,8 +51,8 @@ func benchPool(b *testing.B) *pgxpool.Pool {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg.MaxConns = benchClients
-	cfg.MinConns = benchClients
+	cfg.MaxConns = writeBenchClients
+	cfg.MinConns = writeBenchClients
 	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		b.Fatal(err)
@@ -63,17 +65,17 @@ func benchPool(b *testing.B) *pgxpool.Pool {
 func seededReviews(b *testing.B, pool *pgxpool.Pool) (lo, hi int64) {
 	b.Helper()
 	err := pool.QueryRow(context.Background(), `SELECT min(id), max(id) FROM reviews
-		WHERE product_id BETWEEN $1 AND $2 AND summary = 'seed'`, benchFirstProduct, benchFirstProduct+benchProducts-1).Scan(&lo, &hi)
-	if err != nil || hi-lo != benchProducts-1 {
+		WHERE product_id BETWEEN $1 AND $2 AND summary = 'seed'`, writeBenchFirstProduct, writeBenchFirstProduct+writeBenchProducts-1).Scan(&lo, &hi)
+	if err != nil || hi-lo != writeBenchProducts-1 {
 		b.Fatalf("seeded reviews %d..%d: %v", lo, hi, err)
 	}
 	return lo, hi
 }
 
-// runClients runs op from benchClients goroutines until b.N calls are done.
+// runClients runs op from writeBenchClients goroutines until b.N calls are done.
 func runClients(b *testing.B, op func(r *rand.Rand)) {
 	b.Helper()
-	b.SetParallelism((benchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+	b.SetParallelism((writeBenchClients + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
 	b.ReportAllocs()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -88,11 +90,11 @@ func runClients(b *testing.B, op func(r *rand.Rand)) {
 // BenchmarkPostReview: POST /reviews through the real router and cache
 // eviction, one photo and two characteristics, like post.sql.
 func BenchmarkPostReview(b *testing.B) {
-	pool := benchPool(b)
+	pool := writeBenchPool(b)
 	s := mustServer(b, pool)
-	bodies := make([]string, benchProducts)
+	bodies := make([]string, writeBenchProducts)
 	for i := range bodies {
-		id := int32(benchFirstProduct + i)
+		id := int32(writeBenchFirstProduct + i)
 		var c1, c2 int32
 		if err := pool.QueryRow(context.Background(), "SELECT min(id), max(id) FROM characteristics WHERE product_id = $1", id).Scan(&c1, &c2); err != nil {
 			b.Fatal(err)
@@ -110,7 +112,7 @@ func BenchmarkPostReview(b *testing.B) {
 
 // BenchmarkMarkHelpful: PUT /reviews/:id/helpful on random seeded reviews.
 func BenchmarkMarkHelpful(b *testing.B) {
-	pool := benchPool(b)
+	pool := writeBenchPool(b)
 	s := mustServer(b, pool)
 	lo, hi := seededReviews(b, pool)
 	runClients(b, func(r *rand.Rand) {
@@ -132,10 +134,10 @@ func BenchmarkPgbenchHelpfulStatement(b *testing.B) { pgbench(b, "helpful_statem
 
 var pgbenchTPS = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
-// pgbench runs a script of ../bench/pgbench with benchClients clients for
+// pgbench runs a script of ../bench/pgbench with writeBenchClients clients for
 // b.N transactions in all and reports pgbench's own rate as ops/s.
 func pgbench(b *testing.B, script string) {
-	pool := benchPool(b)
+	pool := writeBenchPool(b)
 	lo, hi := seededReviews(b, pool)
 	exe, err := exec.LookPath("pgbench")
 	if err != nil {
@@ -149,9 +151,9 @@ func pgbench(b *testing.B, script string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	perClient := max(1, b.N/benchClients)
+	perClient := max(1, b.N/writeBenchClients)
 	cmd := exec.Command(exe, "-n", "-M", "prepared",
-		"-c", strconv.Itoa(benchClients), "-j", strconv.Itoa(min(benchClients, runtime.GOMAXPROCS(0))),
+		"-c", strconv.Itoa(writeBenchClients), "-j", strconv.Itoa(min(writeBenchClients, runtime.GOMAXPROCS(0))),
 		"-t", strconv.Itoa(perClient), "-D", "lo="+strconv.FormatInt(lo, 10), "-D", "hi="+strconv.FormatInt(hi, 10),
 		"-f", path, testdb.URL())
 	b.ResetTimer()
@@ -167,4 +169,112 @@ func pgbench(b *testing.B, script string) {
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
 	b.ReportMetric(tps, "ops/s")
 	b.ReportMetric(0, "ns/op") // pgbench's own rate is the measure
+}
+
+// BenchmarkMixedLatency offers an open-loop load of mixedWrites writes/s
+// (half POST, half helpful) and mixedReads reads/s (half GET /reviews
+// ?sort=newest, half meta) on the seeded products for mixedFor, each
+// request in its own goroutine at its scheduled time, and reports the p50
+// and p99 latency of each class. Run it once: -benchtime 1x.
+func BenchmarkMixedLatency(b *testing.B) {
+	const (
+		mixedWrites = 500
+		mixedReads  = 1000
+		mixedFor    = 5 * time.Second
+	)
+	pool := writeBenchPool(b)
+	s := mustServer(b, pool)
+	lo, hi := seededReviews(b, pool)
+	var chars [writeBenchProducts][2]int32
+	rows, err := pool.Query(context.Background(), `SELECT product_id, min(id), max(id) FROM characteristics
+		WHERE product_id BETWEEN $1 AND $2 GROUP BY product_id`, writeBenchFirstProduct, writeBenchFirstProduct+writeBenchProducts-1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for rows.Next() {
+		var p, c1, c2 int32
+		if err := rows.Scan(&p, &c1, &c2); err != nil {
+			b.Fatal(err)
+		}
+		chars[p-writeBenchFirstProduct] = [2]int32{c1, c2}
+	}
+	rows.Close()
+
+	type sample struct {
+		write bool
+		d     time.Duration
+		ok    bool
+	}
+	var mu sync.Mutex
+	var samples []sample
+	var wg sync.WaitGroup
+	fire := func(write bool, r *rand.Rand) {
+		i := r.IntN(writeBenchProducts)
+		p := writeBenchFirstProduct + i
+		coin := r.IntN(2) == 0
+		review := lo + r.Int64N(hi-lo+1)
+		wg.Go(func() {
+			start := time.Now()
+			var resp response
+			var want int
+			switch {
+			case write && coin:
+				resp, want = s.post(b, fmt.Sprintf(`{"product_id":%d,"rating":4,"body":%q,"recommend":true,"name":"jo","email":"jo@example.com","characteristics":{"%d":3,"%d":4}}`,
+					p, validBody, chars[i][0], chars[i][1])), 201
+			case write:
+				resp, want = s.put(b, fmt.Sprintf("/reviews/%d/helpful", review)), 204
+			case coin:
+				resp, want = s.do(b, "GET", fmt.Sprintf("/reviews?product_id=%d&sort=newest", p), "", ""), 200
+			default:
+				resp, want = s.do(b, "GET", fmt.Sprintf("/reviews/meta?product_id=%d", p), "", ""), 200
+			}
+			d := time.Since(start)
+			mu.Lock()
+			samples = append(samples, sample{write, d, resp.status == want})
+			mu.Unlock()
+		})
+	}
+	b.ResetTimer()
+	for range b.N {
+		r := rand.New(rand.NewPCG(1, 2))
+		start := time.Now()
+		writeEvery, readEvery := time.Second/mixedWrites, time.Second/mixedReads
+		nextWrite, nextRead := start, start
+		for time.Since(start) < mixedFor {
+			now := time.Now()
+			for !nextWrite.After(now) {
+				fire(true, r)
+				nextWrite = nextWrite.Add(writeEvery)
+			}
+			for !nextRead.After(now) {
+				fire(false, r)
+				nextRead = nextRead.Add(readEvery)
+			}
+			time.Sleep(200 * time.Microsecond)
+		}
+		wg.Wait()
+	}
+	b.StopTimer()
+	report := func(write bool, name string) {
+		var ds []time.Duration
+		failed := 0
+		for _, s := range samples {
+			if s.write == write {
+				ds = append(ds, s.d)
+				if !s.ok {
+					failed++
+				}
+			}
+		}
+		slices.Sort(ds)
+		if len(ds) == 0 {
+			return
+		}
+		b.ReportMetric(float64(ds[len(ds)/2].Microseconds())/1000, name+"-p50-ms")
+		b.ReportMetric(float64(ds[len(ds)*99/100].Microseconds())/1000, name+"-p99-ms")
+		b.ReportMetric(float64(failed), name+"-failed")
+	}
+	report(true, "write")
+	report(false, "read")
+	b.ReportMetric(0, "ns/op")
 }
