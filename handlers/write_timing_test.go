@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -92,6 +93,17 @@ func runClients(b *testing.B, op func(r *rand.Rand)) {
 func BenchmarkPostReview(b *testing.B) {
 	pool := writeBenchPool(b)
 	s := mustServer(b, pool)
+	bodies := postBodies(b, pool)
+	runClients(b, func(r *rand.Rand) {
+		if resp := s.post(b, bodies[r.IntN(len(bodies))]); resp.status != 201 {
+			b.Errorf("POST: %d %s", resp.status, resp.body)
+		}
+	})
+}
+
+// postBodies is one valid POST body per seeded product, rated like post.sql.
+func postBodies(b *testing.B, pool *pgxpool.Pool) []string {
+	b.Helper()
 	bodies := make([]string, writeBenchProducts)
 	for i := range bodies {
 		id := int32(writeBenchFirstProduct + i)
@@ -103,11 +115,7 @@ func BenchmarkPostReview(b *testing.B) {
 			`"email":"jo@example.com","photos":["https://img.example.com/1.jpg"],"characteristics":{"%d":3,"%d":3}}`,
 			id, 1+i%5, validBody, c1, c2)
 	}
-	runClients(b, func(r *rand.Rand) {
-		if resp := s.post(b, bodies[r.IntN(len(bodies))]); resp.status != 201 {
-			b.Errorf("POST: %d %s", resp.status, resp.body)
-		}
-	})
+	return bodies
 }
 
 // BenchmarkMarkHelpful: PUT /reviews/:id/helpful on random seeded reviews.
@@ -134,10 +142,21 @@ func BenchmarkPgbenchHelpfulStatement(b *testing.B) { pgbench(b, "helpful_statem
 
 var pgbenchTPS = regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
 
-// pgbench runs a script of ../bench/pgbench with writeBenchClients clients for
-// b.N transactions in all and reports pgbench's own rate as ops/s.
+// pgbench runs a script of ../bench/pgbench with writeBenchClients clients
+// for b.N transactions in all and reports pgbench's own rate as ops/s.
 func pgbench(b *testing.B, script string) {
 	pool := writeBenchPool(b)
+	b.ResetTimer()
+	tps := runPgbench(b, pool, script, b.N)
+	b.StopTimer()
+	b.ReportMetric(tps, "ops/s")
+	b.ReportMetric(0, "ns/op") // pgbench's own rate is the measure
+}
+
+// runPgbench runs n transactions of script and returns pgbench's tps
+// (without connection time).
+func runPgbench(b *testing.B, pool *pgxpool.Pool, script string, n int) float64 {
+	b.Helper()
 	lo, hi := seededReviews(b, pool)
 	exe, err := exec.LookPath("pgbench")
 	if err != nil {
@@ -151,14 +170,12 @@ func pgbench(b *testing.B, script string) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	perClient := max(1, b.N/writeBenchClients)
+	perClient := max(1, n/writeBenchClients)
 	cmd := exec.Command(exe, "-n", "-M", "prepared",
 		"-c", strconv.Itoa(writeBenchClients), "-j", strconv.Itoa(min(writeBenchClients, runtime.GOMAXPROCS(0))),
 		"-t", strconv.Itoa(perClient), "-D", "lo="+strconv.FormatInt(lo, 10), "-D", "hi="+strconv.FormatInt(hi, 10),
 		"-f", path, testdb.URL())
-	b.ResetTimer()
 	out, err := cmd.CombinedOutput()
-	b.StopTimer()
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)
 	}
@@ -167,8 +184,74 @@ func pgbench(b *testing.B, script string) {
 		b.Fatalf("no tps in pgbench's output:\n%s", out)
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	b.ReportMetric(tps, "ops/s")
-	b.ReportMetric(0, "ns/op") // pgbench's own rate is the measure
+	return tps
+}
+
+// drive calls op n times from writeBenchClients goroutines and returns
+// the rate in calls per second.
+func drive(n int, op func(r *rand.Rand)) float64 {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range writeBenchClients {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))
+			for next.Add(1) <= int64(n) {
+				op(r)
+			}
+		})
+	}
+	wg.Wait()
+	return float64(n) / time.Since(start).Seconds()
+}
+
+// compareRounds alternates the service and pgbench, rounds times n
+// operations each, so both see the same background load, and reports the
+// median of the per-round ratios service/pgbench. Run with -benchtime 1x.
+func compareRounds(b *testing.B, script string, op func(r *rand.Rand)) {
+	const rounds, n = 5, 2000
+	pool := writeBenchPool(b)
+	var ratios, ours, theirs []float64
+	for range b.N {
+		for range rounds {
+			o := drive(n, op)
+			t := runPgbench(b, pool, script, n)
+			ours, theirs, ratios = append(ours, o), append(theirs, t), append(ratios, o/t)
+		}
+	}
+	median := func(xs []float64) float64 {
+		xs = slices.Clone(xs)
+		slices.Sort(xs)
+		return xs[len(xs)/2]
+	}
+	b.ReportMetric(median(ours), "service-ops/s")
+	b.ReportMetric(median(theirs), "pgbench-ops/s")
+	b.ReportMetric(median(ratios), "ratio")
+	b.ReportMetric(0, "ns/op")
+}
+
+// BenchmarkPostVsPgbench: POST /reviews against post.sql (target: ratio ≥ 0.5).
+func BenchmarkPostVsPgbench(b *testing.B) {
+	pool := writeBenchPool(b)
+	s := mustServer(b, pool)
+	bodies := postBodies(b, pool)
+	compareRounds(b, "post.sql", func(r *rand.Rand) {
+		if resp := s.post(b, bodies[r.IntN(len(bodies))]); resp.status != 201 {
+			b.Errorf("POST: %d %s", resp.status, resp.body)
+		}
+	})
+}
+
+// BenchmarkHelpfulVsPgbench: PUT helpful against helpful.sql (target: ratio ≥ 0.6).
+func BenchmarkHelpfulVsPgbench(b *testing.B) {
+	pool := writeBenchPool(b)
+	s := mustServer(b, pool)
+	lo, hi := seededReviews(b, pool)
+	compareRounds(b, "helpful.sql", func(r *rand.Rand) {
+		if resp := s.put(b, "/reviews/"+strconv.FormatInt(lo+r.Int64N(hi-lo+1), 10)+"/helpful"); resp.status != 204 {
+			b.Errorf("PUT helpful: %d %s", resp.status, resp.body)
+		}
+	})
 }
 
 // BenchmarkMixedLatency offers an open-loop load of mixedWrites writes/s
