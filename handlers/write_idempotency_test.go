@@ -133,9 +133,14 @@ func TestExpireIdempotencyKeys(t *testing.T) {
 	if _, err := pool.Exec(ctx, "UPDATE idempotency_keys SET created_at = now() - interval '23 hours 59 minutes' WHERE key = 'new'"); err != nil {
 		t.Fatal(err)
 	}
+	// More than one batch of expired keys.
+	if _, err := pool.Exec(ctx, `INSERT INTO idempotency_keys (key, request_hash, status, response, created_at)
+		SELECT 'bulk-' || i, '\x00', 201, '{}', now() - interval '2 days' FROM generate_series(1, 12000) AS i`); err != nil {
+		t.Fatal(err)
+	}
 	n, err := s.store().ExpireIdempotencyKeys(ctx, dayKeep)
-	if err != nil || n != 1 {
-		t.Fatalf("expired %d, %v; want 1", n, err)
+	if err != nil || n != 12001 {
+		t.Fatalf("expired %d, %v; want 12001", n, err)
 	}
 	var left []string
 	rows, _ := pool.Query(ctx, "SELECT key FROM idempotency_keys WHERE key IN ('old', 'new')")
