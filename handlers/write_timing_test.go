@@ -243,11 +243,16 @@ func BenchmarkPostVsPgbench(b *testing.B) {
 }
 
 // BenchmarkHelpfulVsPgbench: PUT helpful against helpful.sql (target: ratio ≥ 0.6).
-func BenchmarkHelpfulVsPgbench(b *testing.B) {
+func BenchmarkHelpfulVsPgbench(b *testing.B) { compareHelpful(b, "helpful.sql") }
+
+// BenchmarkHelpfulVsPgbenchStatement: against the service's own statement.
+func BenchmarkHelpfulVsPgbenchStatement(b *testing.B) { compareHelpful(b, "helpful_statement.sql") }
+
+func compareHelpful(b *testing.B, script string) {
 	pool := writeBenchPool(b)
 	s := mustServer(b, pool)
 	lo, hi := seededReviews(b, pool)
-	compareRounds(b, "helpful.sql", func(r *rand.Rand) {
+	compareRounds(b, script, func(r *rand.Rand) {
 		if resp := s.put(b, "/reviews/"+strconv.FormatInt(lo+r.Int64N(hi-lo+1), 10)+"/helpful"); resp.status != 204 {
 			b.Errorf("PUT helpful: %d %s", resp.status, resp.body)
 		}
