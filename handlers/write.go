@@ -98,25 +98,21 @@ func createdBody(id int32) []byte {
 
 // markHelpful is PUT /reviews/:review_id/helpful: one more vote, 204.
 func (h *Handler) markHelpful(ctx *fasthttp.RequestCtx) {
-	id, err := reviewID(ctx)
-	if err != nil {
-		writeError(ctx, err)
-		return
-	}
-	c, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	defer cancel()
-	product, err := h.store.MarkHelpful(c, id)
-	if err != nil {
-		writeError(ctx, h.writeFailure(err))
-		return
-	}
-	h.evict(product)
-	ctx.SetStatusCode(fasthttp.StatusNoContent)
+	h.changeReview(ctx, func(c context.Context, id int32) (int32, bool, error) {
+		product, err := h.store.MarkHelpful(c, id)
+		return product, true, err
+	})
 }
 
 // report is PUT /reviews/:review_id/report: the review leaves lists and
 // meta, 204; reporting it again changes nothing and is 204 too.
 func (h *Handler) report(ctx *fasthttp.RequestCtx) {
+	h.changeReview(ctx, h.store.ReportReview)
+}
+
+// changeReview runs one PUT's change on the review named by the path and
+// evicts its product when something changed.
+func (h *Handler) changeReview(ctx *fasthttp.RequestCtx, change func(context.Context, int32) (product int32, changed bool, err error)) {
 	id, err := reviewID(ctx)
 	if err != nil {
 		writeError(ctx, err)
@@ -124,7 +120,7 @@ func (h *Handler) report(ctx *fasthttp.RequestCtx) {
 	}
 	c, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	product, changed, err := h.store.ReportReview(c, id)
+	product, changed, err := change(c, id)
 	if err != nil {
 		writeError(ctx, h.writeFailure(err))
 		return

@@ -92,28 +92,16 @@ func isNull(raw json.RawMessage) bool { return string(raw) == "null" }
 
 func required(field string) error { return invalid(field, field+" is required") }
 
-// jsonInt reads an integer given as a JSON number or a decimal string:
-// digits only, no sign, fraction or exponent (every range here is positive,
-// so a negative number is out of range anyway).
+// jsonInt reads an integer given as a JSON number or a decimal string,
+// with parseID's rules: digits only, no sign, fraction or exponent (every
+// range here starts at 1 or more).
 func jsonInt(raw json.RawMessage, min, max int64) (int64, bool) {
 	digits := []byte(raw)
 	if len(digits) >= 2 && digits[0] == '"' && digits[len(digits)-1] == '"' {
 		digits = digits[1 : len(digits)-1] // a string of digits has no escapes to decode
 	}
-	if len(digits) == 0 {
-		return 0, false
-	}
-	var n int64
-	for _, c := range digits {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-		if n > max {
-			return 0, false
-		}
-	}
-	return n, min <= n
+	n, ok := parseID(digits)
+	return int64(n), ok && min <= int64(n) && int64(n) <= max
 }
 
 func intField(fields map[string]json.RawMessage, field string, min, max int64) (int64, error) {
