@@ -7,63 +7,15 @@ package handlers_test
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/valyala/fasthttp"
-	"github.com/valyala/fasthttp/fasthttputil"
 
-	"github.com/catwalk/reviews/server"
 	"github.com/catwalk/reviews/testdb"
 )
-
-// instance is one `catwalk serve` process: server.Run on an in-memory listener.
-func instance(tb testing.TB) *fasthttp.Client {
-	tb.Helper()
-	ln := fasthttputil.NewInmemoryListener()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- server.Run(ctx, server.Config{
-			DatabaseURL: testdb.URL(), MaxPageSize: 10000, CacheMaxBytes: 8 << 20,
-			CacheTTL: time.Minute, MaxBodyBytes: 64 << 10, ShutdownTimeout: time.Second, Listener: ln,
-		})
-	}()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("server.Run: %v", err)
-		}
-	})
-	return &fasthttp.Client{Dial: func(string) (net.Conn, error) { return ln.Dial() }}
-}
-
-func call(tb testing.TB, c *fasthttp.Client, method, path, body string, out any) int {
-	tb.Helper()
-	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
-	defer fasthttp.ReleaseRequest(req)
-	defer fasthttp.ReleaseResponse(resp)
-	req.SetRequestURI("http://catwalk" + path)
-	req.Header.SetMethod(method)
-	if body != "" {
-		req.Header.SetContentType("application/json")
-		req.SetBodyString(body)
-	}
-	if err := c.DoTimeout(req, resp, 10*time.Second); err != nil {
-		tb.Fatal(err)
-	}
-	if out != nil {
-		if err := json.Unmarshal(resp.Body(), out); err != nil {
-			tb.Fatalf("%s %s: %d %s", method, path, resp.StatusCode(), resp.Body())
-		}
-	}
-	return resp.StatusCode()
-}
 
 type listBody struct {
 	Results []struct {
