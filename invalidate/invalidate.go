@@ -128,7 +128,11 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close(context.Background())
+	defer func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(cctx) //nolint:errcheck // the connection is being dropped anyway
+		cancel()
+	}()
 	if _, err := conn.Exec(ctx, "LISTEN "+queries.InvalidateChannel); err != nil {
 		return false, err
 	}
