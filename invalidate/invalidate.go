@@ -40,6 +40,10 @@ type Listener struct {
 	// ping checks it is still alive (a peer that vanished without closing
 	// the TCP connection sends nothing, not even an error).
 	PingInterval time.Duration
+	// PingTimeout is how long that ping may take before the connection is
+	// given up; generous, since a busy server answers slowly and every
+	// reconnection clears the cache.
+	PingTimeout time.Duration
 
 	listening   atomic.Bool
 	connects    atomic.Uint64
@@ -59,12 +63,13 @@ func New(cfg *pgx.ConnConfig, c Cache, log *slog.Logger) *Listener {
 		log:           log,
 		RetryInterval: time.Second,
 		PingInterval:  time.Second,
+		PingTimeout:   2 * time.Second,
 		listenedSig:   make(chan struct{}, 1),
 	}
 }
 
 // Start runs l in the background until the returned stop is called; stop
-// waits for it to end. Set RetryInterval and PingInterval before.
+// waits for it to end. Set the intervals before.
 func (l *Listener) Start() (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -158,7 +163,7 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 			return true, nil
 		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
 			// Silent for a while: make sure the server is still there.
-			pctx, cancel := context.WithTimeout(ctx, l.PingInterval)
+			pctx, cancel := context.WithTimeout(ctx, l.PingTimeout)
 			err := conn.Ping(pctx)
 			cancel()
 			if err != nil {
