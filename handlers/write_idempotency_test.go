@@ -2,10 +2,15 @@ package handlers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 )
+
+// keyFor names a key after the test's product, so reruns on the same
+// database (-count) never meet an earlier run's keys.
+func keyFor(p product, name string) string { return fmt.Sprintf("%s-%d", name, p.id) }
 
 func reviewsOf(tb testing.TB, s *testServer, p product) int64 {
 	tb.Helper()
@@ -23,11 +28,11 @@ func TestIdempotencyKeySuccess(t *testing.T) {
 	t.Run("RetryReturnsTheFirstResponse", func(t *testing.T) {
 		p := mustProduct(t, pool, 2)
 		body := p.reviewJSON()
-		first := s.post(t, body, "Idempotency-Key", "retry-1")
+		first := s.post(t, body, "Idempotency-Key", keyFor(p, "retry-1"))
 		createdID(t, first)
 		before := mustWriteState(t, pool)
 		for range 3 {
-			again := s.post(t, body, "Idempotency-Key", "retry-1")
+			again := s.post(t, body, "Idempotency-Key", keyFor(p, "retry-1"))
 			if again.status != first.status || again.body != first.body || again.contentType != first.contentType {
 				t.Fatalf("retry answered %d %s, first was %d %s", again.status, again.body, first.status, first.body)
 			}
@@ -42,8 +47,8 @@ func TestIdempotencyKeySuccess(t *testing.T) {
 
 	t.Run("KeysAreIndependent", func(t *testing.T) {
 		p := mustProduct(t, pool, 1)
-		a := createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "indep-a"))
-		b := createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "indep-b"))
+		a := createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", keyFor(p, "indep-a")))
+		b := createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", keyFor(p, "indep-b")))
 		c := createdID(t, s.post(t, p.reviewJSON()))
 		if a == b || b == c {
 			t.Fatalf("ids %d %d %d: want three reviews", a, b, c)
@@ -53,18 +58,18 @@ func TestIdempotencyKeySuccess(t *testing.T) {
 	t.Run("FailuresAreNotRemembered", func(t *testing.T) {
 		p := mustProduct(t, pool, 2)
 		bad := p.reviewJSON(`"characteristics":{"1":1}`) // fails in the database
-		if r := s.post(t, bad, "Idempotency-Key", "fail-then-ok"); r.status != 422 {
+		if r := s.post(t, bad, "Idempotency-Key", keyFor(p, "fail-then-ok")); r.status != 422 {
 			t.Fatalf("bad body: %d %s", r.status, r.body)
 		}
-		if r := s.post(t, p.reviewJSON(`"rating":7`), "Idempotency-Key", "fail-then-ok"); r.status != 422 {
+		if r := s.post(t, p.reviewJSON(`"rating":7`), "Idempotency-Key", keyFor(p, "fail-then-ok")); r.status != 422 {
 			t.Fatalf("bad body: %d %s", r.status, r.body)
 		}
-		createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "fail-then-ok"))
+		createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", keyFor(p, "fail-then-ok")))
 	})
 
 	t.Run("LongestKey", func(t *testing.T) {
 		p := mustProduct(t, pool, 1)
-		key := strings.Repeat("ключ", 63) + "abc" // 255 characters, more bytes
+		key := strings.Repeat("ключ", 63) + fmt.Sprintf("%03d", p.id%1000) // 255 characters, more bytes
 		first := s.post(t, p.reviewJSON(), "Idempotency-Key", key)
 		createdID(t, first)
 		if again := s.post(t, p.reviewJSON(), "Idempotency-Key", key); again.body != first.body {
@@ -79,7 +84,7 @@ func TestIdempotencyKeySuccess(t *testing.T) {
 		got := make([]response, n)
 		var wg sync.WaitGroup
 		for i := range n {
-			wg.Go(func() { got[i] = s.post(t, body, "Idempotency-Key", "race") })
+			wg.Go(func() { got[i] = s.post(t, body, "Idempotency-Key", keyFor(p, "race")) })
 		}
 		wg.Wait()
 		for _, r := range got {
@@ -100,12 +105,12 @@ func TestIdempotencyKeyFailure(t *testing.T) {
 	pool := mustPool(t)
 	s := mustServer(t, pool)
 	p := mustProduct(t, pool, 2)
-	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "k1"))
+	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", keyFor(p, "k1")))
 
 	f := func(body string) {
 		t.Helper()
 		before := mustWriteState(t, pool)
-		r := s.post(t, body, "Idempotency-Key", "k1")
+		r := s.post(t, body, "Idempotency-Key", keyFor(p, "k1"))
 		if r.status != 422 || !strings.Contains(r.body, `"field":"Idempotency-Key"`) {
 			t.Errorf("%.80s: %d %s, want 422 naming Idempotency-Key", body, r.status, r.body)
 		}
@@ -124,13 +129,14 @@ func TestExpireIdempotencyKeys(t *testing.T) {
 	pool := mustPool(t)
 	s := mustServer(t, pool)
 	p := mustProduct(t, pool, 1)
-	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "old"))
-	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", "new"))
+	old, young := keyFor(p, "old"), keyFor(p, "young")
+	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", old))
+	createdID(t, s.post(t, p.reviewJSON(), "Idempotency-Key", young))
 	ctx := context.Background()
-	if _, err := pool.Exec(ctx, "UPDATE idempotency_keys SET created_at = now() - interval '24 hours 1 minute' WHERE key = 'old'"); err != nil {
+	if _, err := pool.Exec(ctx, "UPDATE idempotency_keys SET created_at = now() - interval '24 hours 1 minute' WHERE key = $1", old); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pool.Exec(ctx, "UPDATE idempotency_keys SET created_at = now() - interval '23 hours 59 minutes' WHERE key = 'new'"); err != nil {
+	if _, err := pool.Exec(ctx, "UPDATE idempotency_keys SET created_at = now() - interval '23 hours 59 minutes' WHERE key = $1", young); err != nil {
 		t.Fatal(err)
 	}
 	// More than one batch of expired keys.
@@ -143,15 +149,15 @@ func TestExpireIdempotencyKeys(t *testing.T) {
 		t.Fatalf("expired %d, %v; want 12001", n, err)
 	}
 	var left []string
-	rows, _ := pool.Query(ctx, "SELECT key FROM idempotency_keys WHERE key IN ('old', 'new')")
+	rows, _ := pool.Query(ctx, "SELECT key FROM idempotency_keys WHERE key IN ($1, $2)", old, young)
 	for rows.Next() {
 		var k string
 		rows.Scan(&k)
 		left = append(left, k)
 	}
-	if len(left) != 1 || left[0] != "new" {
-		t.Fatalf("keys left %v, want [new]", left)
+	if len(left) != 1 || left[0] != young {
+		t.Fatalf("keys left %v, want [%s]", left, young)
 	}
 	// The expired key may be used again.
-	createdID(t, s.post(t, p.reviewJSON(`"rating":1`), "Idempotency-Key", "old"))
+	createdID(t, s.post(t, p.reviewJSON(`"rating":1`), "Idempotency-Key", old))
 }
