@@ -2,6 +2,7 @@ package queries
 
 import (
 	"context"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -23,12 +24,13 @@ func TestCreateReviewLeavesTheSessionAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
+	product := 700_000_000 + rand.Int32N(100_000_000) // a product of this run alone
 	var c1 int32
-	if err := pool.QueryRow(ctx, "INSERT INTO characteristics (product_id, name) VALUES (77, 'Fit') RETURNING id").Scan(&c1); err != nil {
+	if err := pool.QueryRow(ctx, "INSERT INTO characteristics (product_id, name) VALUES ($1, 'Fit') RETURNING id", product).Scan(&c1); err != nil {
 		t.Fatal(err)
 	}
 	s := New(pool)
-	r := &NewReview{ProductID: 77, Rating: 3, Body: "b", Name: "n", Email: "a@b",
+	r := &NewReview{ProductID: product, Rating: 3, Body: "b", Name: "n", Email: "a@b",
 		CharacteristicIDs: []int32{c1}, Values: []int16{2}}
 	id, stored, err := s.CreateReview(ctx, r, nil)
 	if err != nil || id < 1 || stored != nil {
