@@ -1,4 +1,4 @@
-package queries
+package handlers
 
 import (
 	"context"
@@ -7,12 +7,13 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/testdb"
 )
 
-// The generic-plan setting of CreateReview is local to its transaction: the
+// The generic-plan setting of queries.Store.CreateReview is local to its transaction: the
 // pooled connection goes back as it came.
-func TestCreateReviewLeavesTheSessionAlone(t *testing.T) {
+func TestStoreCreateReviewLeavesTheSessionAlone(t *testing.T) {
 	ctx := context.Background()
 	cfg, err := pgxpool.ParseConfig(testdb.URL())
 	if err != nil {
@@ -29,8 +30,8 @@ func TestCreateReviewLeavesTheSessionAlone(t *testing.T) {
 	if err := pool.QueryRow(ctx, "INSERT INTO characteristics (product_id, name) VALUES ($1, 'Fit') RETURNING id", product).Scan(&c1); err != nil {
 		t.Fatal(err)
 	}
-	s := New(pool)
-	r := &NewReview{ProductID: product, Rating: 3, Body: "b", Name: "n", Email: "a@b",
+	s := queries.New(pool)
+	r := &queries.NewReview{ProductID: product, Rating: 3, Body: "b", Name: "n", Email: "a@b",
 		CharacteristicIDs: []int32{c1}, Values: []int16{2}}
 	id, stored, err := s.CreateReview(ctx, r, nil)
 	if err != nil || id < 1 || stored != nil {
@@ -42,7 +43,7 @@ func TestCreateReviewLeavesTheSessionAlone(t *testing.T) {
 	}
 	// A failing statement rolls back the whole batch.
 	r.CharacteristicIDs = []int32{c1 + 1000}
-	if _, _, err := s.CreateReview(ctx, r, nil); err != ErrCharacteristicsMismatch {
+	if _, _, err := s.CreateReview(ctx, r, nil); err != queries.ErrCharacteristicsMismatch {
 		t.Fatalf("CreateReview with another product's characteristic = %v", err)
 	}
 	if err := pool.QueryRow(ctx, "SHOW plan_cache_mode").Scan(&mode); err != nil || mode != "auto" {
