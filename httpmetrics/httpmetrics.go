@@ -38,8 +38,6 @@ type Metrics struct {
 	mu        sync.RWMutex
 	requests  map[seriesKey]*metrics.Counter
 	latencies map[latencyKey]*metrics.PrometheusHistogram
-
-	reconnects *metrics.Counter
 }
 
 type seriesKey struct {
@@ -57,19 +55,13 @@ func New(log *slog.Logger, slow time.Duration) *Metrics {
 	}
 	set := metrics.NewSet()
 	return &Metrics{
-		set:        set,
-		log:        log,
-		slow:       slow,
-		requests:   map[seriesKey]*metrics.Counter{},
-		latencies:  map[latencyKey]*metrics.PrometheusHistogram{},
-		reconnects: set.NewCounter("catwalk_listener_reconnects_total"),
+		set:       set,
+		log:       log,
+		slow:      slow,
+		requests:  map[seriesKey]*metrics.Counter{},
+		latencies: map[latencyKey]*metrics.PrometheusHistogram{},
 	}
 }
-
-// ListenerReconnected counts one reconnect of the LISTEN/NOTIFY listener
-// (catwalk_listener_reconnects_total). The listener calls it through the
-// func() hook the server hands it, so it needs no import of this package.
-func (m *Metrics) ListenerReconnected() { m.reconnects.Inc() }
 
 // RegisterWriter adds w to what GET /metrics writes; w must write whole
 // lines of the Prometheus text format (see WriteCounter, WriteGauge).

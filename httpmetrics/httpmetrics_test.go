@@ -2,6 +2,7 @@ package httpmetrics
 
 import (
 	"bytes"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -37,7 +38,7 @@ func TestWrap(t *testing.T) {
 	serve(h, "GET", "/nope")
 	serve(h, "GET", "/slow")
 	serve(h, "GET", "/boom")
-	m.ListenerReconnected()
+	m.RegisterWriter(func(w io.Writer) { WriteCounter(w, "catwalk_listener_reconnects_total", 1) })
 
 	var out bytes.Buffer
 	m.WritePrometheus(&out)

@@ -19,6 +19,7 @@ import (
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/handlers"
 	"github.com/catwalk/reviews/httpmetrics"
+	"github.com/catwalk/reviews/invalidate"
 	"github.com/catwalk/reviews/nrtxn"
 	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
@@ -125,14 +126,23 @@ func Run(ctx context.Context, cfg Config) error {
 	// Read routing learns of every write before its cached entries go.
 	c.BeforeInvalidate(store.MarkWritten, store.MarkAllWritten)
 
+	// Writes on any instance evict this instance's cache: the listener runs
+	// on the primary (never the replica) and clears the whole cache after a
+	// reconnect, since notifications may have been lost. Deferred here, it
+	// stops after the HTTP server and before the pools close.
+	listener := invalidate.New(primary.Config().ConnConfig.Copy(), c, log)
+	stopListener := listener.Start()
+	defer stopListener()
+	janitorCtx, stopJanitor := context.WithCancel(context.Background())
+	defer stopJanitor()
+	go store.RunKeyJanitor(janitorCtx, 24*time.Hour, 10*time.Minute, log.Warn)
+
 	m := httpmetrics.New(log, cfg.SlowRequest)
 	m.RegisterWriter(func(w io.Writer) { writeCacheMetrics(w, c) })
 	m.RegisterWriter(func(w io.Writer) { writeStoreMetrics(w, store) })
-	// The LISTEN/NOTIFY listener belongs here: on the primary (never the
-	// replica), calling c.InvalidateProduct for each notification and, on
-	// every reconnect, m.ListenerReconnected then c.Clear (notifications
-	// may have been lost). Its Close is deferred after this point, so on
-	// shutdown it stops after the HTTP server and before the pools close.
+	m.RegisterWriter(func(w io.Writer) {
+		httpmetrics.WriteCounter(w, "catwalk_listener_reconnects_total", listener.Reconnects())
+	})
 
 	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
 	if err != nil {

@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/catwalk/reviews/cache"
+	"github.com/catwalk/reviews/invalidate"
+	"github.com/catwalk/reviews/queries"
+)
+
+// mustInstance is one serving instance as server.Run wires it: its own
+// cache, its own invalidation listener, the shared database.
+func mustInstance(tb testing.TB) *testServer {
+	tb.Helper()
+	pool := mustPool(tb)
+	c := mustWriteCache(tb)
+	l := invalidate.New(pool.Config().ConnConfig.Copy(), c, nil)
+	tb.Cleanup(l.Start())
+	select {
+	case <-l.Listened():
+	case <-time.After(5 * time.Second):
+		tb.Fatal("the instance's listener did not start")
+	}
+	h := New(queries.New(pool), c, Config{}, nil)
+	return serveHandler(tb, h, c, pool)
+}
+
+// evictedWithin waits until c no longer serves k.
+func evictedWithin(tb testing.TB, c *cache.Cache, k cache.Key, limit time.Duration) {
+	tb.Helper()
+	deadline := time.Now().Add(limit)
+	for {
+		if _, ok := c.Get(k); !ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("the other instance still serves %+v after %v", k, limit)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestWritesEvictOtherInstances(t *testing.T) {
+	a, b := mustInstance(t), mustInstance(t)
+	p := mustProduct(t, a.pool, 2)
+	other := mustProduct(t, a.pool, 1)
+
+	// f prefills B's cache for p, writes through A, and expects B to drop
+	// the entry within a second while keeping other products' entries.
+	f := func(what string, write func() response, status int) {
+		t.Helper()
+		keys := prefill(t, b.cache, p.id, other.id)
+		if r := write(); r.status != status {
+			t.Fatalf("%s through A: %d %s, want %d", what, r.status, r.body, status)
+		}
+		evictedWithin(t, b.cache, keys[0], time.Second)
+		if _, ok := b.cache.Get(keys[1]); !ok {
+			t.Fatalf("%s of product %d evicted product %d on B", what, p.id, other.id)
+		}
+	}
+	var id int64
+	f("POST", func() response {
+		r := a.post(t, p.reviewJSON())
+		id = createdID(t, r)
+		return r
+	}, 201)
+	if r := mustReview(t, b, id); r.ProductID != p.id || r.Reported {
+		t.Fatalf("B's database view of the new review: %+v", r)
+	}
+	f("helpful", func() response { return a.put(t, fmt.Sprintf("/reviews/%d/helpful", id)) }, 204)
+	if h, _ := helpfulness(t, b, id); h != 1 {
+		t.Fatalf("helpfulness %d, want 1", h)
+	}
+	f("report", func() response { return a.put(t, fmt.Sprintf("/reviews/%d/report", id)) }, 204)
+	if r := mustReview(t, b, id); !r.Reported {
+		t.Fatal("review not reported")
+	}
+	// And the other way round.
+	keys := prefill(t, a.cache, p.id)
+	createdID(t, b.post(t, p.reviewJSON()))
+	evictedWithin(t, a.cache, keys[0], time.Second)
+}

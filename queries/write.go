@@ -1,0 +1,326 @@
+package queries
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// InvalidateChannel is the NOTIFY channel every write announces its product
+// on, inside its transaction, so the notification is sent only on commit.
+const InvalidateChannel = "catwalk_invalidate"
+
+// NewReview is a validated POST /reviews body.
+type NewReview struct {
+	ProductID int32
+	Rating    int16
+	Summary   string
+	Body      string
+	Recommend bool
+	Name      string
+	Email     string
+	Photos    []string
+	// CharacteristicIDs and Values pair up: Values[i] rates CharacteristicIDs[i].
+	CharacteristicIDs []int32
+	Values            []int16
+}
+
+// IdempotencyKey names a POST: a repeat with the same Key and RequestHash
+// gets the first response.
+type IdempotencyKey struct {
+	Key         string
+	RequestHash []byte // SHA-256 of the raw request body
+}
+
+// Stored is the remembered response of an earlier request with the same key.
+type Stored struct {
+	RequestHash []byte
+	Status      int
+	Body        []byte
+}
+
+// Errors of the write statements that the client can act on.
+var (
+	// ErrNotFound: no review with that id.
+	ErrNotFound = errors.New("not found")
+	// ErrNoCharacteristics: the product has no characteristics in our data.
+	ErrNoCharacteristics = errors.New("product has no characteristics")
+	// ErrCharacteristicsMismatch: the ratings do not cover exactly the
+	// product's characteristics.
+	ErrCharacteristicsMismatch = errors.New("characteristics do not match the product's")
+)
+
+// createReview is POST /reviews in one statement, hence one implicit
+// transaction and one round trip: the characteristics check, the
+// idempotency key, the review with its photos read model, the photos, the
+// characteristic values, the aggregates and the notification.
+//
+//   - prior: the response remembered for the key, if any; then nothing is written.
+//   - chars: the product's characteristics, locked in id order (index
+//     characteristics_product_idx). Every write that changes a product's
+//     aggregates takes these locks first, so concurrent writers of one
+//     product queue here instead of deadlocking on product_meta.
+//   - verdict/fresh: the ratings must cover exactly those characteristics;
+//     only then is a review id drawn from the identity sequence.
+//   - keyed/accepted: with a key, the review is written only if this
+//     statement inserted the key. A concurrent request holding the same
+//     uncommitted key makes the insert wait for it; if that one commits,
+//     nothing is written here and the caller reads the stored response.
+//   - photo_ids pairs ascending photo ids with the URLs in request order;
+//     the review's photos column is the JSON array the API sends, built with
+//     to_json like the ETL, so the bytes match.
+//
+// Result: review id (NULL when nothing was written), the number of the
+// product's characteristics, whether the ratings matched them, and the
+// prior key row if any.
+const createReview = `
+WITH prior AS (
+    SELECT request_hash, status, response FROM idempotency_keys WHERE key = $11::text
+), chars AS (
+    SELECT id FROM characteristics WHERE product_id = $1 ORDER BY id FOR UPDATE
+), input AS (
+    SELECT cid, val FROM unnest($9::int4[], $10::int2[]) AS i (cid, val)
+), verdict AS (
+    SELECT count(*) AS n, count(i.cid) AS rated FROM chars c LEFT JOIN input i ON i.cid = c.id
+), fresh AS (
+    SELECT nextval(pg_get_serial_sequence('reviews', 'id'))::int4 AS id,
+           date_trunc('milliseconds', now()) AS date
+    FROM verdict v
+    WHERE v.n > 0 AND v.rated = v.n AND v.n = cardinality($9::int4[])
+      AND NOT EXISTS (SELECT FROM prior)
+), keyed AS (
+    INSERT INTO idempotency_keys (key, request_hash, status, response)
+    SELECT $11::text, $12::bytea, 201, convert_to('{"review_id":' || f.id || '}', 'UTF8')
+    FROM fresh f WHERE $11::text IS NOT NULL
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+), accepted AS (
+    SELECT f.id, f.date FROM fresh f WHERE $11::text IS NULL OR EXISTS (SELECT FROM keyed)
+), photo_ids AS (
+    SELECT id, row_number() OVER (ORDER BY id) AS ord
+    FROM (SELECT nextval(pg_get_serial_sequence('reviews_photos', 'id'))::int4 AS id
+          FROM accepted, generate_series(1, cardinality($8::text[]))) AS s
+), photo_rows AS (
+    SELECT p.id, u.url FROM photo_ids p JOIN unnest($8::text[]) WITH ORDINALITY AS u (url, ord) ON u.ord = p.ord
+), review AS (
+    INSERT INTO reviews (id, product_id, rating, date, summary, body, recommend,
+                         reviewer_name, reviewer_email, photos)
+    SELECT a.id, $1, $2, a.date, $3, $4, $5, $6, $7,
+           COALESCE((SELECT '[' || string_agg('{"id":' || p.id || ',"url":' || to_json(p.url)::text || '}', ',' ORDER BY p.id) || ']'
+                     FROM photo_rows p), '[]')::json
+    FROM accepted a
+    RETURNING id
+), photos AS (
+    INSERT INTO reviews_photos (id, review_id, url)
+    SELECT p.id, a.id, p.url FROM photo_rows p, accepted a
+), rated AS (
+    INSERT INTO characteristic_reviews (characteristic_id, review_id, value)
+    SELECT i.cid, a.id, i.val FROM input i, accepted a
+), sums AS (
+    UPDATE characteristics c SET value_sum = c.value_sum + i.val, value_count = c.value_count + 1
+    FROM input i, accepted a WHERE c.id = i.cid
+), meta AS (
+    INSERT INTO product_meta AS m (product_id, rating_1, rating_2, rating_3, rating_4, rating_5,
+                                   recommend_false, recommend_true)
+    SELECT $1, ($2 = 1)::int, ($2 = 2)::int, ($2 = 3)::int, ($2 = 4)::int, ($2 = 5)::int,
+           (NOT $5)::int, $5::int
+    FROM accepted
+    ON CONFLICT (product_id) DO UPDATE SET
+        rating_1 = m.rating_1 + EXCLUDED.rating_1, rating_2 = m.rating_2 + EXCLUDED.rating_2,
+        rating_3 = m.rating_3 + EXCLUDED.rating_3, rating_4 = m.rating_4 + EXCLUDED.rating_4,
+        rating_5 = m.rating_5 + EXCLUDED.rating_5,
+        recommend_false = m.recommend_false + EXCLUDED.recommend_false,
+        recommend_true = m.recommend_true + EXCLUDED.recommend_true
+), notified AS (
+    SELECT pg_notify('` + InvalidateChannel + `', $1::text) FROM review
+)
+SELECT (SELECT id FROM review), (SELECT n FROM verdict), EXISTS (SELECT FROM fresh),
+       (SELECT count(*) FROM notified), p.request_hash, p.status, p.response
+FROM (SELECT 1) AS one LEFT JOIN prior p ON true`
+
+// genericPlan makes the rest of the transaction reuse the prepared
+// statement's generic plan. Planning createReview afresh for each request's
+// values (PostgreSQL's choice for it) costs more than running it, and its
+// plan does not depend on the values.
+const genericPlan = `SELECT set_config('plan_cache_mode', 'force_generic_plan', true)`
+
+// storedResponse reads the response remembered for a key (after a
+// concurrent request with the key committed first).
+const storedResponse = `SELECT request_hash, status, response FROM idempotency_keys WHERE key = $1`
+
+// CreateReview writes r in one transaction and returns its id. With a key
+// already used, it writes nothing and returns the stored response instead
+// (id 0); comparing the request hash is the caller's business.
+func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *IdempotencyKey) (int32, *Stored, error) {
+	var k, hash any
+	if key != nil {
+		k, hash = key.Key, key.RequestHash
+	}
+	photos := r.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	var (
+		id        *int32
+		nChars    int64
+		valid     bool
+		notified  int64
+		priorHash []byte
+		status    *int16
+		response  []byte
+	)
+	// One round trip: the batch is one implicit transaction, so the
+	// generic-plan setting holds for createReview alone.
+	var b pgx.Batch
+	b.Queue(genericPlan)
+	b.Queue(createReview,
+		r.ProductID, r.Rating, r.Summary, r.Body, r.Recommend, r.Name, r.Email,
+		photos, r.CharacteristicIDs, r.Values, k, hash,
+	).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&id, &nChars, &valid, &notified, &priorHash, &status, &response)
+	})
+	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
+		return 0, nil, fmt.Errorf("create review: %w", err)
+	}
+	switch {
+	case status != nil:
+		return 0, &Stored{RequestHash: priorHash, Status: int(*status), Body: response}, nil
+	case id != nil:
+		return *id, nil, nil
+	case nChars == 0:
+		return 0, nil, ErrNoCharacteristics
+	case valid && key != nil:
+		// Valid, yet not written: a concurrent request with the same key
+		// committed while this one waited for it.
+		st := &Stored{}
+		var code int16
+		err := s.pool.QueryRow(ctx, storedResponse, key.Key).Scan(&st.RequestHash, &code, &st.Body)
+		if err != nil {
+			return 0, nil, fmt.Errorf("create review: stored response: %w", err)
+		}
+		st.Status = int(code)
+		return 0, st, nil
+	default:
+		return 0, nil, ErrCharacteristicsMismatch
+	}
+}
+
+// markHelpful adds one vote and announces the product in one statement; the
+// generated score column follows helpfulness. Reported reviews count too.
+const markHelpful = `
+WITH voted AS (
+    UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = $1 RETURNING product_id
+), notified AS (
+    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM voted
+)
+SELECT product_id, (SELECT count(*) FROM notified) FROM voted`
+
+// MarkHelpful adds one to the review's helpfulness and returns its product.
+func (s *Store) MarkHelpful(ctx context.Context, reviewID int32) (int32, error) {
+	var product int32
+	var notified int64
+	err := s.pool.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, ErrNotFound
+	}
+	if err != nil {
+		return 0, fmt.Errorf("mark helpful: %w", err)
+	}
+	return product, nil
+}
+
+// reportReview hides a review, once: only the statement that flips
+// reported subtracts the review from product_meta and from its
+// characteristics' sums, and announces the product.
+//
+// The product's characteristics are locked in id order before the review
+// row (the subquery in flipped's WHERE runs before the row is locked), the
+// order createReview uses. A concurrent report of the same review waits on
+// those locks, then re-checks "NOT reported" on the committed row and
+// changes nothing.
+const reportReview = `
+WITH target AS (
+    SELECT product_id FROM reviews WHERE id = $1
+), locked AS (
+    SELECT id FROM characteristics
+    WHERE product_id = (SELECT product_id FROM target) ORDER BY id FOR UPDATE
+), flipped AS (
+    UPDATE reviews SET reported = true
+    WHERE id = $1 AND NOT reported AND (SELECT count(*) FROM locked) >= 0
+    RETURNING product_id, rating, recommend
+), meta AS (
+    UPDATE product_meta m SET
+        rating_1 = m.rating_1 - (f.rating = 1)::int, rating_2 = m.rating_2 - (f.rating = 2)::int,
+        rating_3 = m.rating_3 - (f.rating = 3)::int, rating_4 = m.rating_4 - (f.rating = 4)::int,
+        rating_5 = m.rating_5 - (f.rating = 5)::int,
+        recommend_false = m.recommend_false - (NOT f.recommend)::int,
+        recommend_true = m.recommend_true - f.recommend::int
+    FROM flipped f WHERE m.product_id = f.product_id
+), sums AS (
+    UPDATE characteristics c SET value_sum = c.value_sum - cr.value, value_count = c.value_count - 1
+    FROM characteristic_reviews cr, flipped f
+    WHERE cr.review_id = $1 AND c.id = cr.characteristic_id
+), notified AS (
+    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM flipped
+)
+SELECT t.product_id, (SELECT count(*) FROM notified) > 0 FROM target t`
+
+// ReportReview marks the review reported and returns its product and
+// whether this call changed anything (false when it was reported already).
+func (s *Store) ReportReview(ctx context.Context, reviewID int32) (product int32, changed bool, err error) {
+	err = s.pool.QueryRow(ctx, reportReview, reviewID).Scan(&product, &changed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, false, ErrNotFound
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("report review: %w", err)
+	}
+	return product, changed, nil
+}
+
+// expireKeys deletes a bounded batch of idempotency keys older than the
+// cutoff (index idempotency_keys_created_idx), so one run never holds many
+// locks; several instances may run it at once.
+const expireKeys = `
+DELETE FROM idempotency_keys WHERE key IN (
+    SELECT key FROM idempotency_keys WHERE created_at < $1 ORDER BY created_at LIMIT $2
+)`
+
+const expireBatch = 5000
+
+// ExpireIdempotencyKeys deletes keys created before now − keep and returns
+// how many it deleted.
+func (s *Store) ExpireIdempotencyKeys(ctx context.Context, keep time.Duration) (int64, error) {
+	cutoff := time.Now().Add(-keep)
+	var total int64
+	for {
+		tag, err := s.pool.Exec(ctx, expireKeys, cutoff, expireBatch)
+		if err != nil {
+			return total, fmt.Errorf("expire idempotency keys: %w", err)
+		}
+		total += tag.RowsAffected()
+		if tag.RowsAffected() < expireBatch {
+			return total, nil
+		}
+	}
+}
+
+// RunKeyJanitor calls ExpireIdempotencyKeys every interval until ctx ends,
+// logging failures through logf. Each serving instance runs one.
+func (s *Store) RunKeyJanitor(ctx context.Context, keep, every time.Duration, logf func(msg string, args ...any)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if _, err := s.ExpireIdempotencyKeys(ctx, keep); err != nil && ctx.Err() == nil {
+			logf("idempotency key janitor", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
