@@ -315,7 +315,7 @@ func appendMeta(b []byte, product int32, m *queries.Meta) []byte {
 			b = append(b, "null"...)
 		} else {
 			b = append(b, '"')
-			b = appendAverage(b, c.Sum, int64(c.Count))
+			b = appendAverage(b, c.Sum, c.Count)
 			b = append(b, '"')
 		}
 		b = append(b, '}')
