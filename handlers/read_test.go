@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fasthttp/router"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
@@ -380,4 +381,25 @@ func mustServe(tb testing.TB, h *Handler) *fasthttp.Client {
 		DisableHeaderNamesNormalizing: true,
 		MaxConnsPerHost:               1024,
 	}
+}
+
+// TestReadRoutesSaveMatchedPath: the read routes' fast path records the
+// matched route like the router does for every other route.
+func TestReadRoutesSaveMatchedPath(t *testing.T) {
+	h := New(queries.New(testdb.Pool(t)), nil, Config{}, nil).Router()
+	f := func(method, uri, want string) {
+		t.Helper()
+		var ctx fasthttp.RequestCtx
+		ctx.Request.Header.SetMethod(method)
+		ctx.Request.SetRequestURI(uri)
+		h(&ctx)
+		if got, _ := ctx.UserValue(router.MatchedRoutePathParam).(string); got != want {
+			t.Errorf("%s %s: matched route %q, want %q", method, uri, got, want)
+		}
+	}
+	f("GET", "/reviews?product_id=1", "/reviews")
+	f("GET", "/reviews/?product_id=1", "/reviews")
+	f("GET", "/reviews/meta?product_id=1", "/reviews/meta")
+	f("GET", "/healthz", "/healthz")
+	f("PUT", "/reviews/1/helpful", "/reviews/{review_id}/helpful")
 }

@@ -1,10 +1,12 @@
 -- Recomputes the read model from the source tables with plain SQL, as the
 -- ETL must: reviews.photos, product_meta and the characteristic sums, all
 -- over non-reported reviews.
-UPDATE reviews r SET photos = coalesce(
-  (SELECT '[' || string_agg('{"id":' || p.id || ',"url":' || to_json(p.url)::text || '}', ',' ORDER BY p.id) || ']'
-   FROM reviews_photos p WHERE p.review_id = r.id)::json,
-  '[]');
+UPDATE reviews SET photos = '[]' WHERE photos::text <> '[]';
+UPDATE reviews r SET photos = p.photos
+FROM (SELECT review_id,
+             ('[' || string_agg('{"id":' || id || ',"url":' || to_json(url)::text || '}', ',' ORDER BY id) || ']')::json AS photos
+      FROM reviews_photos GROUP BY review_id) p
+WHERE p.review_id = r.id;
 
 TRUNCATE product_meta;
 INSERT INTO product_meta (product_id, rating_1, rating_2, rating_3, rating_4, rating_5, recommend_false, recommend_true)
