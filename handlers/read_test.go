@@ -403,3 +403,29 @@ func TestReadRoutesSaveMatchedPath(t *testing.T) {
 	f("GET", "/healthz", "/healthz")
 	f("PUT", "/reviews/1/helpful", "/reviews/{review_id}/helpful")
 }
+
+// TestReadDatabaseDown: with PostgreSQL unreachable both routes answer 503
+// with Retry-After and a body that names no internals.
+func TestReadDatabaseDown(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there any more
+	pool, err := pgxpool.New(context.Background(), "postgres://nobody@"+addr+"/none?sslmode=disable&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	h := New(queries.New(pool), mustCache(t), Config{}, nil).Router()
+	for _, uri := range []string{"/reviews?product_id=1", "/reviews/meta?product_id=1"} {
+		resp := serve(h, "GET", uri)
+		if resp.StatusCode() != fasthttp.StatusServiceUnavailable || string(resp.Header.Peek("Retry-After")) == "" {
+			t.Errorf("GET %s = %d (Retry-After %q), want 503 with Retry-After", uri, resp.StatusCode(), resp.Header.Peek("Retry-After"))
+		}
+		if got := string(resp.Body()); got != `{"error":"database unavailable, retry shortly"}` {
+			t.Errorf("GET %s body %s", uri, got)
+		}
+	}
+}

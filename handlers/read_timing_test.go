@@ -24,6 +24,12 @@ var benchDataSQL string
 // benchProducts is the number of products of bench_data.sql.
 const benchProducts = 20000
 
+// missParallelism runs the miss and SQL benchmarks with 8 goroutines per
+// core (16 on the 2-core reference machine), as many as pool connections, so
+// that they measure throughput at a fixed concurrency, not one query's
+// latency.
+const missParallelism = 8
+
 var benchDB struct {
 	once sync.Once
 	pool *pgxpool.Pool
@@ -34,7 +40,7 @@ var benchDB struct {
 func mustBenchPool(b *testing.B) *pgxpool.Pool {
 	b.Helper()
 	benchDB.once.Do(func() {
-		pool, err := pgxpool.New(context.Background(), testdb.URL()+"&pool_max_conns=8")
+		pool, err := pgxpool.New(context.Background(), testdb.URL()+"&pool_max_conns=16")
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -118,6 +124,7 @@ func BenchmarkMetaHit(b *testing.B) {
 // BenchmarkListMiss: every request misses (products in turn, each
 // invalidated first): one statement and the JSON encoding per request.
 func BenchmarkListMiss(b *testing.B) {
+	b.SetParallelism(missParallelism)
 	h := New(&invalidatingStore{ReadStore: queries.New(mustBenchPool(b))}, mustBenchCache(b), Config{}, nil)
 	h.store.(*invalidatingStore).cache = h.cache
 	benchServe(b, h.Router(), productURIs("/reviews?product_id=%d"))
@@ -125,6 +132,7 @@ func BenchmarkListMiss(b *testing.B) {
 
 // BenchmarkMetaMiss: every meta request misses.
 func BenchmarkMetaMiss(b *testing.B) {
+	b.SetParallelism(missParallelism)
 	h := New(&invalidatingStore{ReadStore: queries.New(mustBenchPool(b))}, mustBenchCache(b), Config{}, nil)
 	h.store.(*invalidatingStore).cache = h.cache
 	benchServe(b, h.Router(), productURIs("/reviews/meta?product_id=%d"))
@@ -153,6 +161,7 @@ func (s *invalidatingStore) ProductMeta(ctx context.Context, product int32) (que
 // BenchmarkListSQL is the floor of a miss: the list statement alone through
 // the pool, rows read and dropped, no HTTP and no JSON.
 func BenchmarkListSQL(b *testing.B) {
+	b.SetParallelism(missParallelism)
 	store := queries.New(mustBenchPool(b))
 	b.ReportAllocs()
 	b.ResetTimer()
@@ -200,12 +209,14 @@ func BenchmarkServerMetaHit(b *testing.B) {
 }
 
 func BenchmarkServerListMiss(b *testing.B) {
+	b.SetParallelism(missParallelism)
 	h := New(&invalidatingStore{ReadStore: queries.New(mustBenchPool(b))}, mustBenchCache(b), Config{}, nil)
 	h.store.(*invalidatingStore).cache = h.cache
 	benchClient(b, h.Router(), productURIs("/reviews?product_id=%d"))
 }
 
 func BenchmarkServerMetaMiss(b *testing.B) {
+	b.SetParallelism(missParallelism)
 	h := New(&invalidatingStore{ReadStore: queries.New(mustBenchPool(b))}, mustBenchCache(b), Config{}, nil)
 	h.store.(*invalidatingStore).cache = h.cache
 	benchClient(b, h.Router(), productURIs("/reviews/meta?product_id=%d"))

@@ -11,8 +11,6 @@ import (
 	"github.com/catwalk/reviews/testdb"
 )
 
-func TestMain(m *testing.M) { testdb.Main(m) }
-
 func mustPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
 	pool, err := pgxpool.New(context.Background(), testdb.NewDatabase(tb))
