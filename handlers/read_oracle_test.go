@@ -5,7 +5,9 @@ import (
 	"context"
 	_ "embed"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"math/rand/v2"
 	"reflect"
 	"strconv"
 	"testing"
@@ -18,6 +20,11 @@ import (
 
 //go:embed testdata/oracle_data.sql
 var oracleDataSQL string
+
+var (
+	oracleURL      = flag.String("oracle-url", "", "also check random products of the database at this URL (e.g. one loaded by catwalk gen and catwalk etl)")
+	oracleProducts = flag.Int("oracle-products", 200, "how many random products -oracle-url checks")
+)
 
 // TestReadOracle recomputes lists and meta of every product of a random
 // dataset with plain SQL over the source rows and compares them with the
@@ -49,6 +56,35 @@ func TestReadOracle(t *testing.T) {
 		products = append(products, p)
 	}
 	checkOracle(t, pool, products)
+
+	if *oracleURL != "" {
+		t.Run("LoadedDatabase", func(t *testing.T) {
+			loaded, err := pgxpool.New(context.Background(), *oracleURL)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer loaded.Close()
+			checkOracle(t, loaded, randomProducts(t, loaded, *oracleProducts))
+		})
+	}
+}
+
+// randomProducts draws n product ids uniformly from 1 … the largest
+// product id with a characteristic or a review.
+func randomProducts(t *testing.T, pool *pgxpool.Pool, n int) []int32 {
+	t.Helper()
+	var top int32
+	err := pool.QueryRow(context.Background(),
+		`SELECT greatest((SELECT max(product_id) FROM reviews), (SELECT max(product_id) FROM characteristics))`).Scan(&top)
+	if err != nil || top < 1 {
+		t.Fatalf("no products in the loaded database (%v)", err)
+	}
+	r := rand.New(rand.NewPCG(uint64(top), 7))
+	out := make([]int32, n)
+	for i := range out {
+		out[i] = 1 + r.Int32N(top)
+	}
+	return out
 }
 
 // checkOracle compares GET /reviews (every sort, several page sizes) and GET
