@@ -306,12 +306,20 @@ func TestReadConcurrentMissesQueryOnce(t *testing.T) {
 	pool := mustReadDB(t, readFixtureSQL)
 	gate := make(chan struct{})
 	store := &gatedStore{countingStore: countingStore{Store: queries.New(pool)}, gate: gate}
-	h := New(store, mustCache(t), Config{}, nil).Router()
+	c := mustCache(t)
+	h := New(store, c, Config{}, nil).Router()
 	done := make(chan string, 20)
 	for range 20 {
 		go func() { done <- string(serve(h, "GET", "/reviews/meta?product_id=1").Body()) }()
 	}
-	time.Sleep(300 * time.Millisecond) // let every request join the flight
+	// Every request has missed once its Get counted; give the last ones a
+	// moment to join the flight, which the gate holds open.
+	for deadline := time.Now().Add(10 * time.Second); c.Stats().Misses < 20; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of 20 requests reached the cache", c.Stats().Misses)
+		}
+	}
+	time.Sleep(100 * time.Millisecond)
 	close(gate)
 	first := <-done
 	for range 19 {
