@@ -2,9 +2,12 @@ package queries
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -79,9 +82,12 @@ func (s *Store) ListReviews(ctx context.Context, product int32, sort Sort, limit
 	defer rows.Close()
 	var r Review
 	dst := []any{&r.ID, &r.Rating, &r.Summary, &r.Recommend, &r.Response, &r.Body, &r.Date, &r.ReviewerName, &r.Helpfulness, &r.Photos}
+	raw := wireFormats(rows.FieldDescriptions(), listFormats[:])
 	for rows.Next() {
-		if err := rows.Scan(dst...); err != nil {
-			return fmt.Errorf("list reviews: %w", err)
+		if !raw || !decodeReview(&r, rows.RawValues()) {
+			if err := rows.Scan(dst...); err != nil {
+				return fmt.Errorf("list reviews: %w", err)
+			}
 		}
 		if err := fn(&r); err != nil {
 			return err
@@ -91,6 +97,60 @@ func (s *Store) ListReviews(ctx context.Context, product int32, sort Sort, limit
 		return fmt.Errorf("list reviews: %w", err)
 	}
 	return nil
+}
+
+// listFormats are the result formats pgx asks for the list columns: binary
+// for integers, booleans and timestamps, text for text and json. With them a
+// row is decoded straight from the wire, which saves pgx's per-query scan
+// planning (a tenth of a miss's CPU); other formats fall back to Scan.
+var listFormats = [...]int16{
+	pgtype.BinaryFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode,
+	pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode,
+}
+
+func wireFormats(fields []pgconn.FieldDescription, want []int16) bool {
+	if len(fields) != len(want) {
+		return false
+	}
+	for i, f := range fields {
+		if f.Format != want[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// pgEpochUnix is 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix
+// seconds.
+const pgEpochUnix = 946684800
+
+// decodeReview fills r from one row in listFormats, or reports false when a
+// value does not have the expected shape (a NULL where none may be, an
+// infinite date), so that Scan reports it.
+func decodeReview(r *Review, v [][]byte) bool {
+	if len(v) != len(listFormats) || len(v[0]) != 4 || len(v[1]) != 2 || v[2] == nil || len(v[3]) != 1 ||
+		v[5] == nil || len(v[6]) != 8 || v[7] == nil || len(v[8]) != 4 || v[9] == nil {
+		return false
+	}
+	us := int64(binary.BigEndian.Uint64(v[6]))
+	if us == math.MaxInt64 || us == math.MinInt64 { // ±infinity
+		return false
+	}
+	r.ID = int32(binary.BigEndian.Uint32(v[0]))
+	r.Rating = int16(binary.BigEndian.Uint16(v[1]))
+	r.Summary = v[2]
+	r.Recommend = v[3][0] != 0
+	r.Response = v[4] // nil for NULL
+	r.Body = v[5]
+	sec, frac := us/1e6, us%1e6
+	if frac < 0 {
+		sec, frac = sec-1, frac+1e6
+	}
+	r.Date = time.Unix(pgEpochUnix+sec, frac*1000).UTC()
+	r.ReviewerName = v[7]
+	r.Helpfulness = int32(binary.BigEndian.Uint32(v[8]))
+	r.Photos = v[9]
+	return true
 }
 
 // metaSQL reads a product's precomputed aggregates in one statement, never

@@ -3,8 +3,10 @@ package queries
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -127,4 +129,48 @@ func explain(t *testing.T, pool *pgxpool.Pool, mode, sql, args string) planNode 
 		t.Fatalf("EXPLAIN output %s: %v", out, err)
 	}
 	return plans[0].Plan
+}
+
+// TestDecodeReviewMatchesScan: rows decoded straight from the wire equal
+// what pgx's Scan makes of them, and the statements do come in the formats
+// the decoder expects (else every row would silently take the slow path).
+func TestDecodeReviewMatchesScan(t *testing.T) {
+	pool := mustPool(t)
+	mustExec(t, pool, `
+INSERT INTO reviews (product_id, rating, date, summary, body, recommend, reported, reviewer_name, reviewer_email, response, helpfulness, photos) VALUES
+ (7, 5, '2020-07-30 03:41:21.467+00', 'sum', 'body', true, false, 'n', 'e', NULL, 8, '[{"id":1,"url":"u"}]'),
+ (7, 1, '1999-12-31 23:59:59.999+00', '', '', false, false, 'ñ', 'e', '', 0, '[]'),
+ (7, 3, '1970-01-01 00:00:00.001+00', 'x', E'multi\nline', true, false, 'n', 'e', 'resp', 2147483647, '[]'),
+ (7, 2, '2262-04-11 23:47:16.854775+00', 'far', 'b', false, false, 'n', 'e', NULL, 1, '[]')`)
+	for _, s := range []Sort{SortRelevant, SortNewest, SortHelpful} {
+		rows, err := pool.Query(context.Background(), ListSQL(s), int32(7), int32(10), int64(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !wireFormats(rows.FieldDescriptions(), listFormats[:]) {
+			t.Fatalf("sort %d: result formats %+v are not listFormats", s, rows.FieldDescriptions())
+		}
+		n := 0
+		for rows.Next() {
+			n++
+			var raw, scanned Review
+			if !decodeReview(&raw, rows.RawValues()) {
+				t.Fatalf("sort %d: decodeReview refused %q", s, rows.RawValues())
+			}
+			if err := rows.Scan(&scanned.ID, &scanned.Rating, &scanned.Summary, &scanned.Recommend, &scanned.Response, &scanned.Body, &scanned.Date, &scanned.ReviewerName, &scanned.Helpfulness, &scanned.Photos); err != nil {
+				t.Fatal(err)
+			}
+			if !raw.Date.Equal(scanned.Date) || raw.Date.Location() != time.UTC {
+				t.Errorf("date %v, Scan says %v", raw.Date, scanned.Date)
+			}
+			raw.Date, scanned.Date = time.Time{}, time.Time{}
+			if fmt.Sprintf("%+v", raw) != fmt.Sprintf("%+v", scanned) || (raw.Response == nil) != (scanned.Response == nil) {
+				t.Errorf("decoded %+v, Scan says %+v", raw, scanned)
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil || n != 4 {
+			t.Fatalf("sort %d: %d rows, %v", s, n, err)
+		}
+	}
 }
