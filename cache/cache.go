@@ -129,6 +129,13 @@ func (c *Cache) Fetch(k Key, fill func() ([]byte, error)) ([]byte, error) {
 	if body, ok := c.Get(k); ok {
 		return body, nil
 	}
+	return c.Fill(k, fill)
+}
+
+// Fill is Fetch for a caller whose Get just missed: it calls fill once for
+// all concurrent callers of the same key and caches the result. Callers on a
+// hot path use Get then Fill, so a hit never allocates the fill closure.
+func (c *Cache) Fill(k Key, fill func() ([]byte, error)) ([]byte, error) {
 	// The generation is read before the query runs: a write committed while
 	// fill runs bumps it, and the possibly stale body lands under a key
 	// nobody asks for again.

@@ -93,11 +93,32 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 		r.GET("/"+tok+".txt", serveToken)
 	}
 	return func(ctx *fasthttp.RequestCtx) {
-		// API.md serves /reviews/ like /reviews, without a redirect; the
-		// router cannot hold both paths, so the slash is dropped here.
+		// The two read routes carry nearly all traffic: dispatch them
+		// without the router, which allocates to save the matched path.
+		// API.md serves /reviews/ like /reviews, without a redirect.
+		if ctx.IsGet() {
+			switch string(ctx.Path()) {
+			case "/reviews", "/reviews/":
+				ctx.SetUserValue(matchedRouteKey, routeReviews)
+				h.listReviews(ctx)
+				return
+			case "/reviews/meta":
+				ctx.SetUserValue(matchedRouteKey, routeMeta)
+				h.meta(ctx)
+				return
+			}
+		}
 		if string(ctx.Path()) == "/reviews/" {
 			ctx.URI().SetPath("/reviews")
 		}
 		r.Handler(ctx)
 	}
 }
+
+// Boxed once so that the fast path sets the matched route (as the router
+// would) without allocating.
+var (
+	matchedRouteKey any = router.MatchedRoutePathParam
+	routeReviews    any = "/reviews"
+	routeMeta       any = "/reviews/meta"
+)

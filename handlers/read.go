@@ -1,14 +1,335 @@
 package handlers
 
-import "github.com/valyala/fasthttp"
+import (
+	"context"
+	"errors"
+	"math"
+	"net"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/valyala/fasthttp"
+
+	"github.com/catwalk/reviews/cache"
+	"github.com/catwalk/reviews/queries"
+)
 
 // ReadStore is what GET /reviews and GET /reviews/meta need from the database.
-type ReadStore interface{}
+type ReadStore interface {
+	// ListReviews calls fn for each review of one page, in order; the
+	// Review and its slices are valid only during the call.
+	ListReviews(ctx context.Context, product int32, sort queries.Sort, limit int32, offset int64, fn func(*queries.Review) error) error
+	// ProductMeta returns a product's aggregates (zero for an unknown one).
+	ProductMeta(ctx context.Context, product int32) (queries.Meta, error)
+}
+
+// readTimeout bounds one read statement. A fill is shared by every request
+// missing the same key, so it does not run on any one request's context.
+const readTimeout = 5 * time.Second
+
+const (
+	defaultPage  = 1
+	defaultCount = 5
+)
+
+// listParams are the validated parameters of GET /reviews.
+type listParams struct {
+	product int32
+	page    int32
+	count   int32
+	sort    queries.Sort
+}
 
 func (h *Handler) listReviews(ctx *fasthttp.RequestCtx) {
-	writeError(ctx, &Error{Status: fasthttp.StatusNotImplemented, Message: "not implemented yet"})
+	p, err := parseListParams(ctx)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	key := cache.Key{Kind: cache.KindList, Sort: uint8(p.sort), Product: uint32(p.product), Page: uint32(p.page), Count: uint32(p.count)}
+	h.serveCached(ctx, key, func() ([]byte, error) { return h.buildList(p) })
 }
 
 func (h *Handler) meta(ctx *fasthttp.RequestCtx) {
-	writeError(ctx, &Error{Status: fasthttp.StatusNotImplemented, Message: "not implemented yet"})
+	if err := checkQueryEncoding(ctx); err != nil {
+		writeError(ctx, err)
+		return
+	}
+	product, err := productParam(ctx.QueryArgs())
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	key := cache.Key{Kind: cache.KindMeta, Product: uint32(product)}
+	h.serveCached(ctx, key, func() ([]byte, error) { return h.buildMeta(product) })
+}
+
+// serveCached answers with the cached body of key, or builds it with fill
+// (one fill for all concurrent misses of key) and caches it. A hit runs no
+// SQL and no JSON encoding: the stored bytes are copied to the response.
+func (h *Handler) serveCached(ctx *fasthttp.RequestCtx, key cache.Key, fill func() ([]byte, error)) {
+	if h.cache != nil {
+		if body, ok := h.cache.Get(key); ok {
+			writeJSONBody(ctx, fasthttp.StatusOK, body)
+			return
+		}
+	}
+	var body []byte
+	var err error
+	if h.cache != nil {
+		body, err = h.cache.Fill(key, fill)
+	} else {
+		body, err = fill()
+	}
+	if err != nil {
+		writeError(ctx, h.readFailure(err))
+		return
+	}
+	writeJSONBody(ctx, fasthttp.StatusOK, body)
+}
+
+// readFailure maps a store error to what the client sees: 503 when the
+// database cannot be reached, a generic 500 otherwise; the cause is logged.
+func (h *Handler) readFailure(err error) error {
+	h.log.Error("read failed", "err", err)
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return errUnavailable
+	}
+	return errInternal
+}
+
+// parseListParams validates GET /reviews's query string as API.md says:
+// the first occurrence of a parameter counts and an empty value is absent.
+func parseListParams(ctx *fasthttp.RequestCtx) (listParams, error) {
+	p := listParams{page: defaultPage, count: defaultCount, sort: queries.SortRelevant}
+	if err := checkQueryEncoding(ctx); err != nil {
+		return p, err
+	}
+	args := ctx.QueryArgs()
+	var err error
+	if p.product, err = productParam(args); err != nil {
+		return p, err
+	}
+	if v := args.Peek("page"); len(v) > 0 {
+		n, ok := parseID(v)
+		if !ok {
+			return p, invalid("page", "page must be an integer from 1 to 2147483647")
+		}
+		p.page = n
+	}
+	if v := args.Peek("count"); len(v) > 0 {
+		n, ok := parseID(v)
+		if !ok {
+			return p, invalid("count", "count must be an integer from 1 to 2147483647")
+		}
+		p.count = n
+	}
+	if v := args.Peek("sort"); len(v) > 0 {
+		switch string(v) {
+		case "relevant":
+			p.sort = queries.SortRelevant
+		case "newest":
+			p.sort = queries.SortNewest
+		case "helpful":
+			p.sort = queries.SortHelpful
+		default:
+			return p, invalid("sort", "sort must be newest, helpful or relevant")
+		}
+	}
+	return p, nil
+}
+
+func productParam(args *fasthttp.Args) (int32, error) {
+	v := args.Peek("product_id")
+	if len(v) == 0 {
+		return 0, invalid("product_id", "product_id is required")
+	}
+	n, ok := parseID(v)
+	if !ok {
+		return 0, invalid("product_id", "product_id must be an integer from 1 to 2147483647")
+	}
+	return n, nil
+}
+
+var errBadQueryEncoding = &Error{Status: fasthttp.StatusBadRequest, Message: "malformed query string: bad percent-encoding"}
+
+// checkQueryEncoding rejects a raw query string with a '%' that does not
+// start a two-hex-digit escape: fasthttp would decode it leniently and
+// answer for a parameter the client did not mean.
+func checkQueryEncoding(ctx *fasthttp.RequestCtx) error {
+	if !validPercentEncoding(ctx.URI().QueryString()) {
+		return errBadQueryEncoding
+	}
+	return nil
+}
+
+func validPercentEncoding(q []byte) bool {
+	for i := 0; i < len(q); i++ {
+		if q[i] != '%' {
+			continue
+		}
+		if i+2 >= len(q) || !isHex(q[i+1]) || !isHex(q[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return true
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}
+
+// maxRows is more rows than any product can have (review ids are int4), so
+// a page starting past it is empty without asking the database.
+const maxRows = math.MaxInt32
+
+// buildList runs one list page and encodes the response body.
+func (h *Handler) buildList(p listParams) ([]byte, error) {
+	limit := min(p.count, int32(h.cfg.MaxPageSize))
+	offset := int64(p.page-1) * int64(p.count)
+
+	b := make([]byte, 0, 128+int(min(limit, 64))*640)
+	b = append(b, `{"product":"`...)
+	b = strconv.AppendInt(b, int64(p.product), 10)
+	b = append(b, `","page":`...)
+	b = strconv.AppendInt(b, int64(p.page-1), 10)
+	b = append(b, `,"count":`...)
+	b = strconv.AppendInt(b, int64(p.count), 10)
+	b = append(b, `,"results":[`...)
+	if offset < maxRows {
+		ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+		defer cancel()
+		first := true
+		err := h.store.ListReviews(ctx, p.product, p.sort, limit, offset, func(r *queries.Review) error {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendReview(b, r)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	b = append(b, "]}"...)
+	return b, nil
+}
+
+// dateLayout is API.md's date: UTC, milliseconds, a literal Z.
+const dateLayout = "2006-01-02T15:04:05.000Z"
+
+func appendReview(b []byte, r *queries.Review) []byte {
+	b = append(b, `{"review_id":`...)
+	b = strconv.AppendInt(b, int64(r.ID), 10)
+	b = append(b, `,"rating":`...)
+	b = strconv.AppendInt(b, int64(r.Rating), 10)
+	b = append(b, `,"summary":`...)
+	b = appendJSONString(b, r.Summary)
+	b = append(b, `,"recommend":`...)
+	b = strconv.AppendBool(b, r.Recommend)
+	b = append(b, `,"response":`...)
+	if r.Response == nil {
+		b = append(b, "null"...)
+	} else {
+		b = appendJSONString(b, r.Response)
+	}
+	b = append(b, `,"body":`...)
+	b = appendJSONString(b, r.Body)
+	b = append(b, `,"date":"`...)
+	b = r.Date.UTC().AppendFormat(b, dateLayout)
+	b = append(b, `","reviewer_name":`...)
+	b = appendJSONString(b, r.ReviewerName)
+	b = append(b, `,"helpfulness":`...)
+	b = strconv.AppendInt(b, int64(r.Helpfulness), 10)
+	b = append(b, `,"photos":`...)
+	if len(r.Photos) == 0 {
+		b = append(b, "[]"...)
+	} else {
+		b = append(b, r.Photos...)
+	}
+	return append(b, '}')
+}
+
+// buildMeta reads a product's aggregates and encodes the response body.
+func (h *Handler) buildMeta(product int32) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), readTimeout)
+	defer cancel()
+	m, err := h.store.ProductMeta(ctx, product)
+	if err != nil {
+		return nil, err
+	}
+	return appendMeta(make([]byte, 0, 256+len(m.Characteristics)*64), product, &m), nil
+}
+
+func appendMeta(b []byte, product int32, m *queries.Meta) []byte {
+	b = append(b, `{"product_id":"`...)
+	b = strconv.AppendInt(b, int64(product), 10)
+	b = append(b, `","ratings":{`...)
+	sep := false
+	for i, n := range m.Ratings {
+		if n == 0 {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, '"', byte('1'+i), '"', ':', '"')
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '"')
+	}
+	b = append(b, `},"recommended":{`...)
+	sep = false
+	for i, n := range m.Recommended {
+		if n == 0 {
+			continue
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = append(b, [2]string{`"false":"`, `"true":"`}[i]...)
+		b = strconv.AppendInt(b, int64(n), 10)
+		b = append(b, '"')
+	}
+	b = append(b, `},"characteristics":{`...)
+	sep = false
+	for i, c := range m.Characteristics {
+		if shadowed(m.Characteristics[:i], c.Name) {
+			continue // same name as a lower id: the lower id is shown
+		}
+		if sep {
+			b = append(b, ',')
+		}
+		sep = true
+		b = appendJSONString(b, []byte(c.Name))
+		b = append(b, `:{"id":`...)
+		b = strconv.AppendInt(b, int64(c.ID), 10)
+		b = append(b, `,"value":`...)
+		if c.Count <= 0 {
+			b = append(b, "null"...)
+		} else {
+			b = append(b, '"')
+			b = appendAverage(b, c.Sum, c.Count)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	return append(b, "}}"...)
+}
+
+// shadowed reports whether name is among before (a product has a handful of
+// characteristics, so a scan beats a map).
+func shadowed(before []queries.Characteristic, name string) bool {
+	for _, c := range before {
+		if c.Name == name {
+			return true
+		}
+	}
+	return false
 }
