@@ -357,3 +357,32 @@ func prefill(tb testing.TB, c *cache.Cache, products ...int32) []cache.Key {
 	}
 	return keys
 }
+
+// TestPostReviewDuplicateNames: of two characteristics with one name, meta
+// shows the lower id, so that is the one a frontend can rate — and must.
+func TestPostReviewDuplicateNames(t *testing.T) {
+	pool := mustPool(t)
+	s := mustServer(t, pool)
+	p := mustProduct(t, pool, 7) // names repeat after six: the 7th is a second "Fit"
+	shown, hidden := p.chars[:6], p.chars[6]
+	rate := func(ids ...int32) string {
+		parts := make([]string, len(ids))
+		for i, id := range ids {
+			parts[i] = fmt.Sprintf(`"%d":4`, id)
+		}
+		return p.reviewJSON(`"characteristics":{` + strings.Join(parts, ",") + `}`)
+	}
+	if r := s.post(t, rate(append(append([]int32{}, shown...), hidden)...)); r.status != 422 || !strings.Contains(r.body, `"field":"characteristics"`) {
+		t.Errorf("rating the hidden duplicate too: %d %s, want 422 characteristics", r.status, r.body)
+	}
+	if r := s.post(t, rate(append(append([]int32{}, shown[1:]...), hidden)...)); r.status != 422 {
+		t.Errorf("rating the hidden duplicate instead of the shown one: %d %s, want 422", r.status, r.body)
+	}
+	if r := s.post(t, rate(shown...)); r.status != 201 {
+		t.Fatalf("rating what meta shows: %d %s, want 201", r.status, r.body)
+	}
+	var count int
+	if err := pool.QueryRow(t.Context(), "SELECT value_count FROM characteristics WHERE id = $1", hidden).Scan(&count); err != nil || count != 0 {
+		t.Errorf("hidden duplicate value_count = %d (%v), want 0", count, err)
+	}
+}

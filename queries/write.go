@@ -63,8 +63,10 @@ var (
 //     characteristics_product_idx). Every write that changes a product's
 //     aggregates takes these locks first, so concurrent writers of one
 //     product queue here instead of deadlocking on product_meta.
-//   - verdict/fresh: the ratings must cover exactly those characteristics;
-//     only then is a review id drawn from the identity sequence.
+//   - shown/verdict/fresh: the ratings must cover exactly the
+//     characteristics meta shows — of two with the same name, the lower id
+//     (a frontend learns the ids from meta, so it can never rate the
+//     other); only then is a review id drawn from the identity sequence.
 //   - keyed/accepted: with a key, the review is written only if this
 //     statement inserted the key. A concurrent request holding the same
 //     uncommitted key makes the insert wait for it; if that one commits,
@@ -80,11 +82,13 @@ const createReview = `
 WITH prior AS (
     SELECT request_hash, status, response FROM idempotency_keys WHERE key = $11::text
 ), chars AS (
-    SELECT id FROM characteristics WHERE product_id = $1 ORDER BY id FOR UPDATE
+    SELECT id, name FROM characteristics WHERE product_id = $1 ORDER BY id FOR UPDATE
+), shown AS (
+    SELECT DISTINCT ON (name) id FROM chars ORDER BY name, id
 ), input AS (
     SELECT cid, val FROM unnest($9::int4[], $10::int2[]) AS i (cid, val)
 ), verdict AS (
-    SELECT count(*) AS n, count(i.cid) AS rated FROM chars c LEFT JOIN input i ON i.cid = c.id
+    SELECT count(*) AS n, count(i.cid) AS rated FROM shown c LEFT JOIN input i ON i.cid = c.id
 ), fresh AS (
     SELECT nextval(pg_get_serial_sequence('reviews', 'id'))::int4 AS id,
            date_trunc('milliseconds', now()) AS date
