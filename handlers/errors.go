@@ -1,7 +1,11 @@
 package handlers
 
 import (
+	"context"
 	"errors"
+	"net"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
@@ -47,6 +51,19 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 	ctx.SetStatusCode(e.Status)
 	ctx.SetContentType(contentTypeJSON)
 	ctx.SetBody(b)
+}
+
+// storeFailure maps an unexpected store error to what the client sees: 503
+// when the database cannot be reached, a generic 500 otherwise. The cause is
+// logged, never shown.
+func (h *Handler) storeFailure(op string, err error) error {
+	h.log.Error(op+" failed", "err", err)
+	var connErr *pgconn.ConnectError
+	var netErr net.Error
+	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+		return errUnavailable
+	}
+	return errInternal
 }
 
 // ServerError answers requests fasthttp rejects before any handler runs:

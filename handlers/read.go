@@ -2,13 +2,10 @@ package handlers
 
 import (
 	"context"
-	"errors"
 	"math"
-	"net"
 	"strconv"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/valyala/fasthttp"
 
 	"github.com/catwalk/reviews/cache"
@@ -83,22 +80,10 @@ func (h *Handler) serveCached(ctx *fasthttp.RequestCtx, key cache.Key, fill func
 		body, err = fill()
 	}
 	if err != nil {
-		writeError(ctx, h.readFailure(err))
+		writeError(ctx, h.storeFailure("read", err))
 		return
 	}
 	writeJSONBody(ctx, fasthttp.StatusOK, body)
-}
-
-// readFailure maps a store error to what the client sees: 503 when the
-// database cannot be reached, a generic 500 otherwise; the cause is logged.
-func (h *Handler) readFailure(err error) error {
-	h.log.Error("read failed", "err", err)
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
-		return errUnavailable
-	}
-	return errInternal
 }
 
 // parseListParams validates GET /reviews's query string as API.md says:

@@ -5,12 +5,10 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
-	"net"
 	"strconv"
 	"time"
 	"unicode/utf8"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/valyala/fasthttp"
 
 	"github.com/catwalk/reviews/queries"
@@ -193,11 +191,5 @@ func (h *Handler) writeFailure(err error) error {
 	case errors.Is(err, queries.ErrCharacteristicsMismatch):
 		return errCharsMatch
 	}
-	h.log.Error("write failed", "err", err)
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
-		return errUnavailable
-	}
-	return errInternal
+	return h.storeFailure("write", err)
 }
