@@ -34,7 +34,6 @@ func readAll(t *testing.T, in string) []string {
 	}
 }
 
-
 func TestCSVReaderSuccess(t *testing.T) {
 	f := func(in string, want ...string) {
 		t.Helper()

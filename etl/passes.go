@@ -465,4 +465,3 @@ FROM (SELECT review_id,
         FROM load_reviews_photos GROUP BY review_id) p
 WHERE r.id = p.review_id`)
 }
-

@@ -281,4 +281,3 @@ func (c *chunk) plan(seed uint64) ids {
 	}
 	return next
 }
-
