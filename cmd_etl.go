@@ -38,12 +38,7 @@ with their line and reason.`, stderr)
 }
 
 func load(ctx context.Context, dbURL string, opt etl.Options, stdout io.Writer) error {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	sum, err := etl.Load(ctx, conn, opt)
+	sum, err := etl.Load(ctx, dbURL, opt)
 	if err != nil {
 		return err
 	}

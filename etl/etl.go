@@ -7,6 +7,7 @@
 package etl
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"errors"
@@ -14,11 +15,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/catwalk/reviews/schema"
@@ -59,9 +63,10 @@ type FileStats struct {
 	Rejected int64
 }
 
-// Phase is the wall time of one step of the load.
+// Phase is one step of the load; steps on different tables overlap.
 type Phase struct {
 	Name     string
+	Start    time.Duration // since the load began
 	Duration time.Duration
 }
 
@@ -69,8 +74,9 @@ type Phase struct {
 type Summary struct {
 	Files  []FileStats
 	Phases []Phase
+	Total  time.Duration
 	// PhotosMerged is true when the photos were embedded into the reviews
-	// while streaming (the files are sorted by review id); false when they
+	// while streaming (the files are in review id order); false when they
 	// were filled in afterwards with one UPDATE.
 	PhotosMerged bool
 }
@@ -95,13 +101,11 @@ func (s *Summary) WriteTable(w io.Writer) {
 		tr += f.Rejected
 	}
 	fmt.Fprintf(w, "%-28s %12d %10d\n", "total", tl, tr)
-	fmt.Fprintf(w, "\n%-28s %10s\n", "phase", "seconds")
-	var total time.Duration
+	fmt.Fprintf(w, "\n%-36s %8s %8s\n", "phase (they overlap)", "start s", "seconds")
 	for _, p := range s.Phases {
-		fmt.Fprintf(w, "%-28s %10.1f\n", p.Name, p.Duration.Seconds())
-		total += p.Duration
+		fmt.Fprintf(w, "%-36s %8.1f %8.1f\n", p.Name, p.Start.Seconds(), p.Duration.Seconds())
 	}
-	fmt.Fprintf(w, "%-28s %10.1f\n", "total", total.Seconds())
+	fmt.Fprintf(w, "%-36s %8s %8.1f\n", "total (wall clock)", "", s.Total.Seconds())
 }
 
 // review is what later files need to know of a kept review: its product,
@@ -126,9 +130,14 @@ type meta struct {
 
 type loader struct {
 	opt     Options
-	tx      pgx.Tx
+	pool    *pgxpool.Pool
+	display *Display
+	began   time.Time
+
+	mu      sync.Mutex // guards summary.Phases
 	summary Summary
 
+	// Written by one stage, read by later ones once a channel says so.
 	reviews   idTable[review]
 	photos    idTable[bool]
 	chars     idTable[characteristic]
@@ -136,12 +145,15 @@ type loader struct {
 	products  idTable[meta]
 	mergeSum  uint64 // photos embedded while streaming reviews
 	photosSum uint64 // photos loaded; equal to mergeSum when the merge was complete
-	merged    bool
+	sorted    bool   // the merge found both files in review id order
 }
 
-// Load loads the files of opt.Dir into the database behind conn, replacing
-// its reviews data in one transaction. An interrupted load changes nothing.
-func Load(ctx context.Context, conn *pgx.Conn, opt Options) (*Summary, error) {
+// Load loads the files of opt.Dir into the database at dbURL, replacing its
+// reviews data. Each table is loaded, indexed and analyzed in a staging
+// table of its own, several at a time, and one last transaction puts them
+// all in place: a failed or interrupted load leaves the served data as it
+// was, and a repeated load gives the same state.
+func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 	if opt.RejectsDir == "" {
 		opt.RejectsDir = filepath.Join(opt.Dir, "rejects")
 	}
@@ -153,84 +165,192 @@ func Load(ctx context.Context, conn *pgx.Conn, opt Options) (*Summary, error) {
 	if err := os.MkdirAll(opt.RejectsDir, 0o755); err != nil {
 		return nil, err
 	}
-	l := &loader{opt: opt}
-	for _, name := range Files {
-		l.summary.Files = append(l.summary.Files, FileStats{File: name})
-	}
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		l.tx = tx
-		return l.run(ctx)
-	})
+	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
 		return nil, err
 	}
+	cfg.MaxConns = 8
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	l := &loader{opt: opt, pool: pool, began: time.Now(), display: NewDisplay(opt.Progress)}
+	for _, name := range Files {
+		l.summary.Files = append(l.summary.Files, FileStats{File: name})
+	}
+	err = l.run(ctx)
+	l.display.Close()
+	if err != nil {
+		return nil, err
+	}
+	l.summary.Total = time.Since(l.began)
+	slices.SortStableFunc(l.summary.Phases, func(a, b Phase) int { return cmp.Compare(a.Start, b.Start) })
 	return &l.summary, nil
 }
 
+func (l *loader) run(ctx context.Context) error {
+	lock, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+		return err
+	}
+	defer lock.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // the session ends anyway
+	if _, err := lock.Exec(ctx, schema.ETLDropStaging()); err != nil {
+		return err
+	}
+
+	var (
+		reviewsCopied   = make(chan struct{})
+		charsChecked    = make(chan struct{})
+		photosCommitted = make(chan struct{})
+		charRevsCopied  = make(chan struct{})
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return l.table(gctx, "reviews", func(tx pgx.Tx) error {
+			if err := l.loadReviews(gctx, tx); err != nil {
+				return err
+			}
+			close(reviewsCopied)
+			if l.sorted {
+				return nil
+			}
+			// Fill the photos in before the indexes exist.
+			if err := wait(gctx, photosCommitted); err != nil {
+				return err
+			}
+			return l.phase("reviews: photos (update)", func() error {
+				_, err := tx.Exec(gctx, fillPhotosSQL("load_reviews", "load_reviews_photos"))
+				return err
+			})
+		})
+	})
+	g.Go(func() error {
+		err := l.checkCharacteristics(gctx)
+		if err == nil {
+			close(charsChecked)
+		}
+		return err
+	})
+	g.Go(func() error {
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		err := l.table(gctx, "reviews_photos", func(tx pgx.Tx) error { return l.loadPhotos(gctx, tx) })
+		if err == nil {
+			close(photosCommitted)
+		}
+		return err
+	})
+	g.Go(func() error {
+		if err := wait(gctx, reviewsCopied, charsChecked); err != nil {
+			return err
+		}
+		return l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
+			err := l.loadCharacteristicReviews(gctx, tx)
+			if err == nil {
+				close(charRevsCopied)
+			}
+			return err
+		})
+	})
+	g.Go(func() error {
+		if err := wait(gctx, charRevsCopied); err != nil {
+			return err
+		}
+		return l.table(gctx, "characteristics", func(tx pgx.Tx) error { return l.loadCharacteristics(gctx, tx) })
+	})
+	g.Go(func() error {
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		return l.table(gctx, "product_meta", func(tx pgx.Tx) error { return l.loadProductMeta(gctx, tx) })
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	l.summary.PhotosMerged = l.sorted && l.mergeSum == l.photosSum
+	return l.phase("switch", func() error {
+		return pgx.BeginFunc(ctx, lock, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
+				return err
+			}
+			if l.sorted && !l.summary.PhotosMerged {
+				// The merge met photos it could not place (rare: a repeated
+				// photo id out of order); fill them all in once more.
+				if _, err := tx.Exec(ctx, fillPhotosSQL("reviews", "reviews_photos")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// wait blocks until every channel is closed or ctx ends.
+func wait(ctx context.Context, chans ...chan struct{}) error {
+	for _, c := range chans {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// table loads one table in a transaction of its own: it creates the staging
+// table, runs fill to copy the rows, builds the indexes, analyzes and
+// commits. The staging table is served only after the switch.
+func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error) error {
+	conn, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	create, indexes := schema.ETLStaging(name)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, create); err != nil {
+			return err
+		}
+		if err := l.phase(name+": copy", func() error { return fill(tx) }); err != nil {
+			return err
+		}
+		if err := l.phase(name+": indexes", func() error {
+			_, err := tx.Exec(ctx, indexes)
+			return err
+		}); err != nil {
+			return err
+		}
+		return l.phase(name+": analyze", func() error {
+			_, err := tx.Exec(ctx, "ANALYZE load_"+name+analyzeColumns[name])
+			return err
+		})
+	})
+}
+
+// analyzeColumns narrows ANALYZE to the columns queries filter or sort
+// on: statistics of the long texts would cost seconds and help no plan.
+var analyzeColumns = map[string]string{
+	"reviews": " (id, product_id, rating, date, recommend, reported, helpfulness, score)",
+}
+
+// phase runs f and records how long it took.
 func (l *loader) phase(name string, f func() error) error {
 	start := time.Now()
 	if err := f(); err != nil {
 		return fmt.Errorf("%s: %w", name, err)
 	}
-	l.summary.Phases = append(l.summary.Phases, Phase{Name: name, Duration: time.Since(start)})
-	return nil
-}
-
-func (l *loader) exec(ctx context.Context, sql string, args ...any) error {
-	_, err := l.tx.Exec(ctx, sql, args...)
-	return err
-}
-
-func (l *loader) run(ctx context.Context) error {
-	steps := []struct {
-		name string
-		f    func(context.Context) error
-	}{
-		{"prepare", l.prepare},
-		{"check reviews, characteristics", l.validate},
-		{"reviews", l.loadReviews},
-		{"reviews_photos", l.loadPhotos},
-		{"characteristic_reviews", l.loadCharacteristicReviews},
-		{"characteristics", l.loadCharacteristics},
-		{"product_meta", l.loadProductMeta},
-		{"photos (update)", l.fixPhotos},
-		{"indexes", func(ctx context.Context) error { return l.exec(ctx, schema.ETLIndex) }},
-		{"switch", func(ctx context.Context) error { return l.exec(ctx, schema.ETLSwitch) }},
-		{"analyze", func(ctx context.Context) error {
-			return l.exec(ctx, "ANALYZE reviews, reviews_photos, characteristics, characteristic_reviews, product_meta")
-		}},
-	}
-	for _, s := range steps {
-		if s.name == "photos (update)" && l.merged {
-			continue
-		}
-		if err := l.phase(s.name, func() error { return s.f(ctx) }); err != nil {
-			return err
-		}
-	}
-	l.summary.PhotosMerged = l.merged
-	return nil
-}
-
-// validate runs the first passes that need no database side by side.
-func (l *loader) validate(ctx context.Context) error {
-	var g errgroup.Group
-	g.Go(func() error { return l.validateReviews(ctx) })
-	g.Go(func() error { return l.checkCharacteristics(ctx) })
-	return g.Wait()
-}
-
-func (l *loader) prepare(ctx context.Context) error {
-	for _, sql := range []string{
-		"SELECT pg_advisory_xact_lock(" + strconv.FormatInt(lockID, 10) + ")",
-		"SET LOCAL maintenance_work_mem = '512MB'",
-		"SET LOCAL max_parallel_maintenance_workers = 2",
-		schema.ETLStage,
-	} {
-		if err := l.exec(ctx, sql); err != nil {
-			return err
-		}
-	}
+	l.mu.Lock()
+	l.summary.Phases = append(l.summary.Phases, Phase{Name: name, Start: start.Sub(l.began), Duration: time.Since(start)})
+	l.mu.Unlock()
 	return nil
 }
 
@@ -245,7 +365,7 @@ func (l *loader) stats(name string) *FileStats {
 
 // copyFrom streams what produce writes into table with binary COPY. produce
 // runs in its own goroutine, so parsing overlaps the server's work.
-func (l *loader) copyFrom(ctx context.Context, table string, columns []string, produce func(*copyWriter) error) error {
+func copyFrom(ctx context.Context, tx pgx.Tx, table string, columns []string, produce func(*copyWriter) error) error {
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
@@ -258,7 +378,7 @@ func (l *loader) copyFrom(ctx context.Context, table string, columns []string, p
 		done <- err
 	}()
 	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary)"
-	_, err := l.tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
 	pr.CloseWithError(errors.New("copy ended"))
 	perr := <-done
 	if perr != nil {
@@ -317,11 +437,11 @@ func (l *loader) open(name, phase string, rejects bool) (*source, error) {
 		s.close()
 		return nil, fmt.Errorf("%s: header is %q, want %q", name, s.rec.Raw, headers[name])
 	}
-	out := l.opt.Progress
 	if phase == "" {
-		out = nil
+		s.prog = NewDisplay(nil).Start("", 0)
+	} else {
+		s.prog = l.display.Start(phase, st.Size())
 	}
-	s.prog = StartProgress(out, phase, st.Size())
 	return s, nil
 }
 

@@ -21,7 +21,14 @@ var update = flag.Bool("update", false, "rewrite the golden rejects files")
 
 func TestMain(m *testing.M) { testdb.Main(m) }
 
-func connect(t *testing.T) *pgx.Conn {
+// db is a fresh migrated database: its URL for the ETL, a connection for
+// the checks.
+type db struct {
+	url  string
+	conn *pgx.Conn
+}
+
+func connect(t *testing.T) db {
 	t.Helper()
 	url := testdb.NewDatabase(t)
 	conn, err := pgx.Connect(t.Context(), url)
@@ -29,12 +36,12 @@ func connect(t *testing.T) *pgx.Conn {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close(context.Background()) })
-	return conn
+	return db{url, conn}
 }
 
-func mustLoad(t *testing.T, conn *pgx.Conn, dir string) *etl.Summary {
+func mustLoad(t *testing.T, d db, dir string) *etl.Summary {
 	t.Helper()
-	sum, err := etl.Load(t.Context(), conn, etl.Options{Dir: dir, RejectsDir: t.TempDir()})
+	sum, err := etl.Load(t.Context(), d.url, etl.Options{Dir: dir, RejectsDir: t.TempDir()})
 	if err != nil {
 		t.Fatalf("load %s: %v", dir, err)
 	}
@@ -68,9 +75,9 @@ func generate(t *testing.T, products int, dirty float64) (string, *gen.Counts) {
 }
 
 // queryStrings runs sql and returns each row's columns joined by "|".
-func queryStrings(t *testing.T, conn *pgx.Conn, sql string, args ...any) []string {
+func queryStrings(t *testing.T, d db, sql string, args ...any) []string {
 	t.Helper()
-	rows, err := conn.Query(t.Context(), sql, args...)
+	rows, err := d.conn.Query(t.Context(), sql, args...)
 	if err != nil {
 		t.Fatalf("%s: %v", sql, err)
 	}
@@ -113,7 +120,7 @@ func equalLists(t *testing.T, what string, got, want []string) {
 	}
 }
 
-type pgxConn = *pgx.Conn
+type pgxConn = db
 
 func readCSV(t *testing.T, path string) [][]string {
 	t.Helper()

@@ -15,7 +15,7 @@ import (
 func TestLoadTricky(t *testing.T) {
 	conn := connect(t)
 	rejects := t.TempDir()
-	sum, err := etl.Load(t.Context(), conn, etl.Options{Dir: "testdata/tricky", RejectsDir: rejects})
+	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: "testdata/tricky", RejectsDir: rejects})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,7 +83,7 @@ func checkSequences(t *testing.T, conn pgxConn, want map[string]int64) {
 	f := func(table, insert string) {
 		t.Helper()
 		var id int64
-		if err := conn.QueryRow(t.Context(), insert).Scan(&id); err != nil {
+		if err := conn.conn.QueryRow(t.Context(), insert).Scan(&id); err != nil {
 			t.Fatalf("%s: %v", insert, err)
 		}
 		if id != want[table] {
@@ -104,7 +104,7 @@ func TestLoadGeneratedDirty(t *testing.T) {
 	conn := connect(t)
 	dir, counts := generate(t, 400, 0.05)
 	rejects := t.TempDir()
-	sum, err := etl.Load(t.Context(), conn, etl.Options{Dir: dir, RejectsDir: rejects})
+	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dir, RejectsDir: rejects})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -182,6 +182,8 @@ func checkReadModel(t *testing.T, conn pgxConn) {
 		LEFT JOIN (SELECT cr.characteristic_id, sum(cr.value) AS s, count(*) AS n FROM characteristic_reviews cr
 		           JOIN reviews r ON r.id = cr.review_id WHERE NOT r.reported GROUP BY 1) a ON a.characteristic_id = c.id
 		WHERE c.value_sum <> coalesce(a.s, 0) OR c.value_count <> coalesce(a.n, 0)`)
+	f("score", `SELECT id FROM reviews
+		WHERE score <> log(1 + helpfulness::double precision) + extract(epoch FROM date)::double precision / 2592000`)
 	f("references", `SELECT 'photo ' || p.id FROM reviews_photos p LEFT JOIN reviews r ON r.id = p.review_id WHERE r.id IS NULL
 		UNION ALL SELECT 'value ' || cr.id FROM characteristic_reviews cr
 		LEFT JOIN reviews r ON r.id = cr.review_id LEFT JOIN characteristics c ON c.id = cr.characteristic_id
@@ -189,15 +191,16 @@ func checkReadModel(t *testing.T, conn pgxConn) {
 }
 
 // TestLoadUnsortedPhotos loads photos that are not in review order: the
-// photos JSON is filled in afterwards and comes out byte for byte the same.
+// merge sets the rows aside, or, past its limit, the photos JSON is filled
+// in with SQL afterwards; either way it comes out byte for byte the same.
 func TestLoadUnsortedPhotos(t *testing.T) {
 	dir, _ := generate(t, 300, 0.02)
 	sorted := connect(t)
 	mustLoad(t, sorted, dir)
 	want := queryStrings(t, sorted, "SELECT id, photos::text FROM reviews ORDER BY id")
 
-	unsorted := copyDir(t, dir)
-	path := filepath.Join(unsorted, etl.PhotosFile)
+	reversed := copyDir(t, dir)
+	path := filepath.Join(reversed, etl.PhotosFile)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
@@ -209,13 +212,19 @@ func TestLoadUnsortedPhotos(t *testing.T) {
 	if err := os.WriteFile(path, []byte(strings.Join(lines, "\n")+"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	conn := connect(t)
-	sum := mustLoad(t, conn, unsorted)
-	if sum.PhotosMerged {
-		t.Error("photos in reverse order were reported merged")
+	f := func(maxOutliers int, wantMerged bool) {
+		t.Helper()
+		defer etl.SetMaxOutliers(maxOutliers)()
+		conn := connect(t)
+		sum := mustLoad(t, conn, reversed)
+		if sum.PhotosMerged != wantMerged {
+			t.Errorf("max outliers %d: merged %v, want %v", maxOutliers, sum.PhotosMerged, wantMerged)
+		}
+		equalLists(t, "photos", queryStrings(t, conn, "SELECT id, photos::text FROM reviews ORDER BY id"), want)
+		checkReadModel(t, conn)
 	}
-	equalLists(t, "photos", queryStrings(t, conn, "SELECT id, photos::text FROM reviews ORDER BY id"), want)
-	checkReadModel(t, conn)
+	f(1<<16, true)
+	f(10, false)
 }
 
 // snapshot returns every loaded table's content and the sequences' states.
@@ -272,7 +281,7 @@ func TestLoadFailureKeepsData(t *testing.T) {
 	if err := os.WriteFile(broken, []byte("id,review_id,characteristic_id,value\n1,1,1,1\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := etl.Load(t.Context(), conn, etl.Options{Dir: other, RejectsDir: t.TempDir()})
+	_, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: other, RejectsDir: t.TempDir()})
 	if err == nil || !strings.Contains(err.Error(), "header") {
 		t.Fatalf("load with a wrong header: err %v, want a header error", err)
 	}

@@ -3,68 +3,18 @@ package etl
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 var reviewColumns = []string{"id", "product_id", "rating", "date", "summary", "body", "recommend",
 	"reported", "reviewer_name", "reviewer_email", "response", "helpfulness", "photos"}
 
-// validateReviews is the first pass over reviews.csv: it decides which rows
-// are kept, writes the rejects, and counts ratings and recommendations per
-// product. It needs no database, so it runs beside checkCharacteristics.
-func (l *loader) validateReviews(ctx context.Context) error {
-	src, err := l.open(ReviewsFile, "reviews (check)", true)
-	if err != nil {
-		return err
-	}
-	seen := func(id int32) bool { return l.reviews.get(id) != 0 }
-	for {
-		ok, err := src.next()
-		if err != nil {
-			src.close()
-			return err
-		}
-		if !ok {
-			break
-		}
-		if why := checkReview(src.rec.Fields, seen); why != "" {
-			if err := src.reject(why); err != nil {
-				src.close()
-				return err
-			}
-			continue
-		}
-		f := src.rec.Fields
-		id, _ := parseID(f[0])
-		product, _ := parseID(f[1])
-		rating, _ := parseScore(f[2])
-		recommend, _ := parseBool(f[6])
-		reported, _ := parseBool(f[7])
-		v := product
-		if reported {
-			v = -product
-		}
-		l.reviews.set(id, v)
-		m := l.products.get(product)
-		m.hasReview = true
-		if !reported {
-			m.ratings[rating-1]++
-			if recommend {
-				m.recTrue++
-			} else {
-				m.recFalse++
-			}
-		}
-		l.products.set(product, m)
-		src.kept()
-	}
-	return src.close()
-}
-
-// loadReviews is the second pass over reviews.csv: it copies the rows the
-// first pass kept, each with its photos embedded when reviews_photos.csv can
-// be merged in.
-func (l *loader) loadReviews(ctx context.Context) error {
-	src, err := l.open(ReviewsFile, "reviews", false)
+// loadReviews copies the valid reviews, each with its photos embedded when
+// reviews_photos.csv can be merged in, and counts ratings and
+// recommendations per product as it goes.
+func (l *loader) loadReviews(ctx context.Context, tx pgx.Tx) error {
+	src, err := l.open(ReviewsFile, "reviews", true)
 	if err != nil {
 		return err
 	}
@@ -73,9 +23,8 @@ func (l *loader) loadReviews(ctx context.Context) error {
 		src.close()
 		return err
 	}
-	var copied idTable[bool]
-	seen := func(id int32) bool { return copied.get(id) }
-	err = l.copyFrom(ctx, "load_reviews", reviewColumns, func(cw *copyWriter) error {
+	seen := func(id int32) bool { return l.reviews.get(id) != 0 }
+	err = copyFrom(ctx, tx, "load_reviews", reviewColumns, func(cw *copyWriter) error {
 		var last int32
 		for {
 			ok, err := src.next()
@@ -83,11 +32,13 @@ func (l *loader) loadReviews(ctx context.Context) error {
 				return err
 			}
 			f := src.rec.Fields
-			if checkReview(f, seen) != "" {
+			if why := checkReview(f, seen); why != "" {
+				if err := src.reject(why); err != nil {
+					return err
+				}
 				continue
 			}
 			id, _ := parseID(f[0])
-			copied.set(id, true)
 			if id <= last {
 				merge.sorted = false
 			}
@@ -98,6 +49,24 @@ func (l *loader) loadReviews(ctx context.Context) error {
 			recommend, _ := parseBool(f[6])
 			reported, _ := parseBool(f[7])
 			helpfulness, _ := parseHelpfulness(f[11])
+
+			v := product
+			if reported {
+				v = -product
+			}
+			l.reviews.set(id, v)
+			m := l.products.get(product)
+			m.hasReview = true
+			if !reported {
+				m.ratings[rating-1]++
+				if recommend {
+					m.recTrue++
+				} else {
+					m.recFalse++
+				}
+			}
+			l.products.set(product, m)
+			src.kept()
 
 			cw.row(len(reviewColumns))
 			cw.int4(id)
@@ -128,7 +97,7 @@ func (l *loader) loadReviews(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	l.merged = merge.sorted
+	l.sorted = merge.sorted
 	l.mergeSum = merge.sum
 	return cerr
 }
@@ -220,13 +189,13 @@ func photoHash(id, rid int32) uint64 {
 var photoColumns = []string{"id", "review_id", "url"}
 
 // loadPhotos copies the valid photos.
-func (l *loader) loadPhotos(ctx context.Context) error {
+func (l *loader) loadPhotos(ctx context.Context, tx pgx.Tx) error {
 	src, err := l.open(PhotosFile, "reviews_photos", true)
 	if err != nil {
 		return err
 	}
 	reviewKept := func(rid int32) bool { return l.reviews.get(rid) != 0 }
-	err = l.copyFrom(ctx, "load_reviews_photos", photoColumns, func(cw *copyWriter) error {
+	err = copyFrom(ctx, tx, "load_reviews_photos", photoColumns, func(cw *copyWriter) error {
 		for {
 			ok, err := src.next()
 			if err != nil || !ok {
@@ -254,9 +223,6 @@ func (l *loader) loadPhotos(ctx context.Context) error {
 		return err
 	}
 	l.photos = idTable[bool]{} // not needed any more
-	if l.photosSum != l.mergeSum {
-		l.merged = false
-	}
 	return cerr
 }
 
@@ -314,12 +280,12 @@ var charReviewColumns = []string{"id", "characteristic_id", "review_id", "value"
 
 // loadCharacteristicReviews copies the valid values and sums them per
 // characteristic over non-reported reviews.
-func (l *loader) loadCharacteristicReviews(ctx context.Context) error {
+func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx) error {
 	src, err := l.open(CharacteristicReviewsFile, "characteristic_reviews", true)
 	if err != nil {
 		return err
 	}
-	err = l.copyFrom(ctx, "load_characteristic_reviews", charReviewColumns, func(cw *copyWriter) error {
+	err = copyFrom(ctx, tx, "load_characteristic_reviews", charReviewColumns, func(cw *copyWriter) error {
 		for {
 			ok, err := src.next()
 			if err != nil || !ok {
@@ -394,12 +360,12 @@ var charColumns = []string{"id", "product_id", "name", "value_sum", "value_count
 
 // loadCharacteristics is the second pass over characteristics.csv: it
 // copies the rows the first pass kept, with their sums.
-func (l *loader) loadCharacteristics(ctx context.Context) error {
+func (l *loader) loadCharacteristics(ctx context.Context, tx pgx.Tx) error {
 	src, err := l.open(CharacteristicsFile, "characteristics", false)
 	if err != nil {
 		return err
 	}
-	err = l.copyFrom(ctx, "load_characteristics", charColumns, func(cw *copyWriter) error {
+	err = copyFrom(ctx, tx, "load_characteristics", charColumns, func(cw *copyWriter) error {
 		for {
 			ok, err := src.next()
 			if err != nil || !ok {
@@ -439,8 +405,8 @@ func (l *loader) loadCharacteristics(ctx context.Context) error {
 var metaColumns = []string{"product_id", "rating_1", "rating_2", "rating_3", "rating_4", "rating_5", "recommend_false", "recommend_true"}
 
 // loadProductMeta copies the per-product counts summed while streaming.
-func (l *loader) loadProductMeta(ctx context.Context) error {
-	err := l.copyFrom(ctx, "load_product_meta", metaColumns, func(cw *copyWriter) error {
+func (l *loader) loadProductMeta(ctx context.Context, tx pgx.Tx) error {
+	err := copyFrom(ctx, tx, "load_product_meta", metaColumns, func(cw *copyWriter) error {
 		l.products.each(func(id int32, m meta) {
 			cw.row(8)
 			cw.int4(id)
@@ -456,12 +422,14 @@ func (l *loader) loadProductMeta(ctx context.Context) error {
 	return err
 }
 
-// fixPhotos fills reviews.photos with SQL when the files could not be merged
-// while streaming. The JSON is byte for byte what the merge writes.
-func (l *loader) fixPhotos(ctx context.Context) error {
-	return l.exec(ctx, `UPDATE load_reviews r SET photos = p.photos::json
-FROM (SELECT review_id,
-             '[' || string_agg('{"id":' || id || ',"url":' || to_json(url)::text || '}', ',' ORDER BY id) || ']' AS photos
-        FROM load_reviews_photos GROUP BY review_id) p
-WHERE r.id = p.review_id`)
+// fillPhotosSQL sets every review's photos JSON from the photos table,
+// for when the files could not be merged while streaming. The JSON is byte
+// for byte what the merge writes. The table names are constants.
+func fillPhotosSQL(reviews, photos string) string {
+	return `WITH p AS (
+  SELECT review_id, '[' || string_agg('{"id":' || id || ',"url":' || to_json(url)::text || '}', ',' ORDER BY id) || ']' AS photos
+  FROM ` + photos + ` GROUP BY review_id)
+UPDATE ` + reviews + ` r SET photos = coalesce(p.photos, '[]')::json
+FROM ` + reviews + ` r2 LEFT JOIN p ON p.review_id = r2.id
+WHERE r.id = r2.id AND r.photos::text IS DISTINCT FROM coalesce(p.photos, '[]')`
 }

@@ -7,61 +7,102 @@ import (
 )
 
 // photoMerge reads reviews_photos.csv alongside reviews.csv so each review
-// is copied with its photos JSON already in place, with memory for one
-// review's photos. Every photo row is judged as the photos pass will judge
-// it (the kept reviews are known by then); the merge works while the kept
-// photos come in review id order, as in every export seen. When they do
-// not, sorted turns false and the load fills the photos in with one UPDATE.
+// is copied with its photos JSON already in place, holding only a few rows.
+// It works while the reviews and their photos come in review id order, as
+// in every export seen; a photo row far out of that order (a dangling
+// reference, say) is set aside and does not stop it. When the files are not
+// in order, sorted turns false and the load fills the photos in with one
+// UPDATE instead. The photos pass checks the merge: the checksums of the
+// photos embedded and of the photos loaded must agree.
 type photoMerge struct {
 	src    *source
-	kept   idTable[bool] // photo ids kept so far
-	sorted bool
-	sum    uint64 // photoHash of every embedded photo
 	l      *loader
+	sorted bool
+	sum    uint64        // photoHash of every embedded photo
+	kept   idTable[bool] // photo ids embedded
 
-	// The next kept photo row, not yet embedded.
-	have    bool
-	id, rid int32
-	url     []byte
+	ahead    []photoRow // the next rows of the file, in order
+	eof      bool
+	outliers map[int32][]photoRow // rows set aside, by review id
+	nOut     int
 
-	batch []photo
-	urls  []byte
+	batch []photoRow
 	json  []byte
 }
 
-type photo struct {
-	id       int32
-	from, to int // url bytes in urls
+type photoRow struct {
+	id, rid int32
+	url     []byte
 }
+
+// lookahead is the number of rows read ahead to tell an outlier from the
+// next review's photo.
+const lookahead = 16
+
+// maxOutliers bounds the rows set aside (and so the memory) before the
+// merge gives up; a variable for the tests.
+var maxOutliers = 1 << 16
 
 func (l *loader) newPhotoMerge() (*photoMerge, error) {
 	src, err := l.open(PhotosFile, "", false)
 	if err != nil {
 		return nil, err
 	}
-	return &photoMerge{src: src, sorted: true, l: l}, nil
+	return &photoMerge{src: src, l: l, sorted: true, outliers: map[int32][]photoRow{}}, nil
 }
 
 func (m *photoMerge) close() { m.src.close() }
 
-// peek makes the next kept photo row current.
-func (m *photoMerge) peek() error {
-	reviewKept := func(rid int32) bool { return m.l.reviews.get(rid) != 0 }
-	for !m.have {
+// fill reads rows until lookahead rows are ahead or the file ends. Rows
+// that cannot be loaded whatever the reviews are skipped.
+func (m *photoMerge) fill() error {
+	for !m.eof && len(m.ahead) < lookahead {
 		ok, err := m.src.next()
-		if err != nil || !ok {
+		if err != nil {
 			return err
 		}
+		if !ok {
+			m.eof = true
+			return nil
+		}
 		f := m.src.rec.Fields
-		id, rid, why := checkPhoto(f, &m.kept, reviewKept)
+		id, why := parseID(f[0])
 		if why != "" {
 			continue
 		}
-		m.kept.set(id, true)
-		m.have, m.id, m.rid = true, id, rid
-		m.url = append(m.url[:0], f[2]...)
+		rid, why := parseID(f[1])
+		if why != "" || checkText(f[2]) != "" {
+			continue
+		}
+		n := len(m.ahead)
+		if n < cap(m.ahead) {
+			m.ahead = m.ahead[:n+1] // reuse the row's url buffer
+		} else {
+			m.ahead = append(m.ahead, photoRow{})
+		}
+		r := &m.ahead[n]
+		r.id, r.rid, r.url = id, rid, append(r.url[:0], f[2]...)
 	}
 	return nil
+}
+
+// pop removes the first row ahead and returns a copy of it valid until the
+// next fill.
+func (m *photoMerge) pop() photoRow {
+	first := m.ahead[0]
+	copy(m.ahead, m.ahead[1:])
+	m.ahead[len(m.ahead)-1] = first // keep its buffer for reuse
+	m.ahead = m.ahead[:len(m.ahead)-1]
+	return first
+}
+
+func (m *photoMerge) claim(p photoRow) {
+	if m.kept.get(p.id) {
+		return // a repeated photo id: rejected by the photos pass
+	}
+	m.kept.set(p.id, true)
+	m.sum += photoHash(p.id, p.rid)
+	m.batch = append(m.batch, photoRow{id: p.id, rid: p.rid, url: append([]byte(nil), p.url...)})
 }
 
 var emptyArray = []byte("[]")
@@ -73,31 +114,57 @@ func (m *photoMerge) photosOf(id int32) ([]byte, error) {
 		return emptyArray, nil
 	}
 	m.batch = m.batch[:0]
-	m.json = m.json[:0]
-	urls := m.urls[:0]
-	defer func() { m.urls = urls[:0] }()
+	if set, ok := m.outliers[id]; ok {
+		for _, p := range set {
+			m.claim(p)
+		}
+		delete(m.outliers, id)
+	}
 	for {
-		if err := m.peek(); err != nil {
+		if err := m.fill(); err != nil {
 			return nil, err
 		}
-		if !m.have || m.rid > id {
+		if len(m.ahead) == 0 {
 			break
 		}
-		if m.rid < id { // a photo of an earlier review: not in order
+		h := m.ahead[0]
+		switch {
+		case h.rid < id:
+			m.pop()
+			if m.l.reviews.get(h.rid) != 0 {
+				// A photo of a review already copied: not in order.
+				m.sorted = false
+				return emptyArray, nil
+			}
+			continue // its review was not kept: rejected by the photos pass
+		case h.rid == id:
+			m.claim(m.pop())
+			continue
+		}
+		// h belongs to a later review, unless it is out of order: then a
+		// row after it has a smaller review id.
+		outlier := false
+		for _, r := range m.ahead[1:] {
+			if r.rid < h.rid {
+				outlier = true
+				break
+			}
+		}
+		if !outlier {
+			break
+		}
+		p := m.pop()
+		m.outliers[p.rid] = append(m.outliers[p.rid], photoRow{id: p.id, rid: p.rid, url: append([]byte(nil), p.url...)})
+		if m.nOut++; m.nOut > maxOutliers {
 			m.sorted = false
 			return emptyArray, nil
 		}
-		m.have = false
-		m.sum += photoHash(m.id, m.rid)
-		from := len(urls)
-		urls = append(urls, m.url...)
-		m.batch = append(m.batch, photo{id: m.id, from: from, to: len(urls)})
 	}
 	if len(m.batch) == 0 {
 		return emptyArray, nil
 	}
-	slices.SortFunc(m.batch, func(a, b photo) int { return cmp.Compare(a.id, b.id) })
-	m.json = append(m.json, '[')
+	slices.SortStableFunc(m.batch, func(a, b photoRow) int { return cmp.Compare(a.id, b.id) })
+	m.json = append(m.json[:0], '[')
 	for i, p := range m.batch {
 		if i > 0 {
 			m.json = append(m.json, ',')
@@ -105,7 +172,7 @@ func (m *photoMerge) photosOf(id int32) ([]byte, error) {
 		m.json = append(m.json, `{"id":`...)
 		m.json = strconv.AppendInt(m.json, int64(p.id), 10)
 		m.json = append(m.json, `,"url":`...)
-		m.json = appendJSONString(m.json, urls[p.from:p.to])
+		m.json = appendJSONString(m.json, p.url)
 		m.json = append(m.json, '}')
 	}
 	m.json = append(m.json, ']')

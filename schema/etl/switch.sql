@@ -1,4 +1,5 @@
--- ETL switch-over, in the load's transaction: the loaded tables replace the
+-- ETL switch-over, in one transaction once every staging table is loaded,
+-- indexed and analyzed: the loaded tables replace the
 -- served ones at commit, under the names the migrations gave them. Readers
 -- see the old data until then and the new data after; never a mix.
 DROP TABLE reviews, reviews_photos, characteristics, characteristic_reviews, product_meta;
