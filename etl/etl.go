@@ -142,6 +142,7 @@ type loader struct {
 	photos    idTable[bool]
 	chars     idTable[characteristic]
 	charRevs  idTable[bool]
+	feed      *feedSender // kept reviews, to the characteristic_reviews pass
 	products  idTable[meta]
 	mergeSum  uint64 // photos embedded while streaming reviews
 	photosSum uint64 // photos loaded; equal to mergeSum when the merge was complete
@@ -175,7 +176,7 @@ func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	defer pool.Close()
-	l := &loader{opt: opt, pool: pool, began: time.Now(), display: NewDisplay(opt.Progress)}
+	l := &loader{opt: opt, pool: pool, began: time.Now(), display: NewDisplay(opt.Progress), feed: newFeed()}
 	for _, name := range Files {
 		l.summary.Files = append(l.summary.Files, FileStats{File: name})
 	}
@@ -247,15 +248,37 @@ func (l *loader) run(ctx context.Context) error {
 		return err
 	})
 	g.Go(func() error {
-		if err := wait(gctx, reviewsCopied, charsChecked); err != nil {
+		if err := wait(gctx, charsChecked); err != nil {
 			return err
 		}
-		return l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
-			err := l.loadCharacteristicReviews(gctx, tx)
-			if err == nil {
-				close(charRevsCopied)
+		recv := &feedReceiver{ch: l.feed.ch}
+		streamed := func(rid int32) (review, error) { return recv.review(gctx, rid) }
+		err := l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
+			if err := l.loadCharacteristicReviews(gctx, tx, streamed); err != nil {
+				return err
 			}
+			// The sums are right once the whole reviews pass has
+			// confirmed the order.
+			if err := recv.drain(gctx); err != nil {
+				return err
+			}
+			close(charRevsCopied)
+			return nil
+		})
+		if !errors.Is(err, errUnsorted) {
 			return err
+		}
+		// The reviews are out of order: start again once they are all known.
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		settled := func(rid int32) (review, error) { return l.reviews.get(rid), nil }
+		return l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
+			if err := l.loadCharacteristicReviews(gctx, tx, settled); err != nil {
+				return err
+			}
+			close(charRevsCopied)
+			return nil
 		})
 	})
 	g.Go(func() error {
@@ -314,7 +337,7 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 	defer conn.Release()
 	create, indexes := schema.ETLStaging(name)
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '256MB'"); err != nil {
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '1GB'"); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, create); err != nil {
@@ -377,7 +400,10 @@ func copyFrom(ctx context.Context, tx pgx.Tx, table string, columns []string, pr
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary)"
+	// FREEZE: the staging table was created in this transaction, so its rows
+	// can be written frozen, with their visibility hint bits set; the first
+	// reads after the switch do not have to rewrite every page.
+	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary, FREEZE)"
 	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
 	pr.CloseWithError(errors.New("copy ended"))
 	perr := <-done

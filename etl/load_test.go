@@ -101,6 +101,8 @@ func checkSequences(t *testing.T, conn pgxConn, want map[string]int64) {
 // generator wrote is rejected with the reason of its kind, everything else
 // is loaded, and the read model equals its recomputation in SQL.
 func TestLoadGeneratedDirty(t *testing.T) {
+	// Small batches: the values are checked while the reviews stream in.
+	defer etl.SetFeedBatchSize(7)()
 	conn := connect(t)
 	dir, counts := generate(t, 400, 0.05)
 	rejects := t.TempDir()
@@ -286,4 +288,44 @@ func TestLoadFailureKeepsData(t *testing.T) {
 		t.Fatalf("load with a wrong header: err %v, want a header error", err)
 	}
 	equalLists(t, "state after a failed load", snapshot(t, conn), before)
+
+	// The next load clears whatever the failed one left behind.
+	mustLoad(t, conn, dir)
+	equalLists(t, "state after loading the first files again", snapshot(t, conn), before)
+	if n := queryStrings(t, conn, "SELECT count(*) FROM pg_tables WHERE tablename LIKE 'load\\_%'"); n[0] != "0" {
+		t.Errorf("%s staging tables left after a load", n[0])
+	}
+}
+
+// TestLoadUnsortedReviews loads reviews out of id order: the characteristic
+// values, checked while the reviews stream in, are checked again once all
+// reviews are known, and none is lost.
+func TestLoadUnsortedReviews(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		etl.ReviewsFile: "id,product_id,rating,date,summary,body,recommend,reported,reviewer_name,reviewer_email,response,helpfulness\n" +
+			"3,1,5,1596080481467,s,b,true,false,n,e,null,0\n" +
+			"9,1,4,1596080481467,s,b,true,false,n,e,null,0\n" +
+			"1,1,3,1596080481467,s,b,true,false,n,e,null,0\n" +
+			"5,1,2,1596080481467,s,b,false,true,n,e,null,0\n",
+		etl.PhotosFile:          "id,review_id,url\n1,1,u1\n2,3,u3\n3,9,u9\n",
+		etl.CharacteristicsFile: "id,product_id,name\n1,1,Fit\n",
+		etl.CharacteristicReviewsFile: "id,characteristic_id,review_id,value\n" +
+			"1,1,3,5\n2,1,9,4\n3,1,1,3\n4,1,5,1\n5,1,7,1\n",
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	conn := connect(t)
+	sum := mustLoad(t, conn, dir)
+	if st := sum.Stats(etl.CharacteristicReviewsFile); st.Loaded != 4 || st.Rejected != 1 {
+		t.Errorf("characteristic_reviews: loaded %d rejected %d, want 4 and 1", st.Loaded, st.Rejected)
+	}
+	equalLists(t, "characteristics", queryStrings(t, conn, "SELECT id, value_sum, value_count FROM characteristics"), []string{"1|12|3"})
+	equalLists(t, "photos", queryStrings(t, conn, "SELECT id, photos::text FROM reviews ORDER BY id"), []string{
+		`1|[{"id":1,"url":"u1"}]`, `3|[{"id":2,"url":"u3"}]`, `5|[]`, `9|[{"id":3,"url":"u9"}]`,
+	})
+	checkReadModel(t, conn)
 }

@@ -28,8 +28,11 @@ func (l *loader) loadReviews(ctx context.Context, tx pgx.Tx) error {
 		var last int32
 		for {
 			ok, err := src.next()
-			if err != nil || !ok {
+			if err != nil {
 				return err
+			}
+			if !ok {
+				return l.feed.end(ctx)
 			}
 			f := src.rec.Fields
 			if why := checkReview(f, seen); why != "" {
@@ -41,6 +44,9 @@ func (l *loader) loadReviews(ctx context.Context, tx pgx.Tx) error {
 			id, _ := parseID(f[0])
 			if id <= last {
 				merge.sorted = false
+				if err := l.feed.unsorted(ctx); err != nil {
+					return err
+				}
 			}
 			last = id
 			product, _ := parseID(f[1])
@@ -55,6 +61,9 @@ func (l *loader) loadReviews(ctx context.Context, tx pgx.Tx) error {
 				v = -product
 			}
 			l.reviews.set(id, v)
+			if err := l.feed.kept(ctx, id, v); err != nil {
+				return err
+			}
 			m := l.products.get(product)
 			m.hasReview = true
 			if !reported {
@@ -279,8 +288,19 @@ func (l *loader) checkCharacteristics(ctx context.Context) error {
 var charReviewColumns = []string{"id", "characteristic_id", "review_id", "value"}
 
 // loadCharacteristicReviews copies the valid values and sums them per
-// characteristic over non-reported reviews.
-func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx) error {
+// characteristic over non-reported reviews. lookup tells what is known of a
+// review (zero: not kept); it may wait for the reviews pass.
+func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx, lookup func(int32) (review, error)) error {
+	// A restarted attempt starts from nothing.
+	*l.stats(CharacteristicReviewsFile) = FileStats{File: CharacteristicReviewsFile}
+	l.charRevs = idTable[bool]{}
+	for i := range l.chars.dense {
+		l.chars.dense[i].sum, l.chars.dense[i].count = 0, 0
+	}
+	for id, c := range l.chars.sparse {
+		c.sum, c.count = 0, 0
+		l.chars.sparse[id] = c
+	}
 	src, err := l.open(CharacteristicReviewsFile, "characteristic_reviews", true)
 	if err != nil {
 		return err
@@ -292,7 +312,10 @@ func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx) error
 				return err
 			}
 			f := src.rec.Fields
-			id, cid, rid, value, why := l.checkCharacteristicReview(f)
+			id, cid, rid, value, why, err := l.checkCharacteristicReview(f, lookup)
+			if err != nil {
+				return err
+			}
 			if why != "" {
 				if err := src.reject(why); err != nil {
 					return err
@@ -300,7 +323,7 @@ func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx) error
 				continue
 			}
 			l.charRevs.set(id, true)
-			if l.reviews.get(rid) > 0 { // not reported
+			if r, _ := lookup(rid); r > 0 { // not reported
 				c := l.chars.get(cid)
 				c.sum += int64(value)
 				c.count++
@@ -322,38 +345,41 @@ func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx) error
 	return cerr
 }
 
-func (l *loader) checkCharacteristicReview(f [][]byte) (id, cid, rid int32, value int16, why string) {
+func (l *loader) checkCharacteristicReview(f [][]byte, lookup func(int32) (review, error)) (id, cid, rid int32, value int16, why string, err error) {
 	id, why = parseID(f[0])
 	if why != "" {
-		return 0, 0, 0, 0, reason("id", why)
+		return 0, 0, 0, 0, reason("id", why), nil
 	}
 	if l.charRevs.get(id) {
-		return 0, 0, 0, 0, reason("id", reasonDuplicateID)
+		return 0, 0, 0, 0, reason("id", reasonDuplicateID), nil
 	}
 	cid, why = parseID(f[1])
 	if why != "" {
-		return 0, 0, 0, 0, reason("characteristic_id", why)
+		return 0, 0, 0, 0, reason("characteristic_id", why), nil
 	}
 	rid, why = parseID(f[2])
 	if why != "" {
-		return 0, 0, 0, 0, reason("review_id", why)
+		return 0, 0, 0, 0, reason("review_id", why), nil
 	}
 	value, why = parseScore(f[3])
 	if why != "" {
-		return 0, 0, 0, 0, reason("value", why)
+		return 0, 0, 0, 0, reason("value", why), nil
 	}
-	r := l.reviews.get(rid)
+	r, err := lookup(rid)
+	if err != nil {
+		return 0, 0, 0, 0, "", err
+	}
 	if r == 0 {
-		return 0, 0, 0, 0, reason("review_id", "no such review")
+		return 0, 0, 0, 0, reason("review_id", "no such review"), nil
 	}
 	c := l.chars.get(cid)
 	if c.product == 0 {
-		return 0, 0, 0, 0, reason("characteristic_id", "no such characteristic")
+		return 0, 0, 0, 0, reason("characteristic_id", "no such characteristic"), nil
 	}
 	if rp := max(r, -r); rp != c.product {
-		return 0, 0, 0, 0, reason("characteristic_id", fmt.Sprintf("characteristic of product %d, review of product %d", c.product, rp))
+		return 0, 0, 0, 0, reason("characteristic_id", fmt.Sprintf("characteristic of product %d, review of product %d", c.product, rp)), nil
 	}
-	return id, cid, rid, value, ""
+	return id, cid, rid, value, "", nil
 }
 
 var charColumns = []string{"id", "product_id", "name", "value_sum", "value_count"}
