@@ -302,6 +302,9 @@ func (l *loader) run(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
 				return err
 			}
+			if err := renameStagingIndexes(ctx, tx); err != nil {
+				return err
+			}
 			if l.sorted && !l.summary.PhotosMerged {
 				// The merge met photos it could not place (rare: a repeated
 				// photo id out of order); fill them all in once more.
@@ -347,8 +350,10 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 			return err
 		}
 		if err := l.phase(name+": indexes", func() error {
-			_, err := tx.Exec(ctx, indexes)
-			return err
+			if _, err := tx.Exec(ctx, indexes); err != nil {
+				return err
+			}
+			return copyOtherIndexes(ctx, tx, name)
 		}); err != nil {
 			return err
 		}
