@@ -46,6 +46,10 @@ var headers = map[string]string{
 // Files lists the source files in the order the summary reports them.
 var Files = []string{ReviewsFile, PhotosFile, CharacteristicsFile, CharacteristicReviewsFile}
 
+// invalidateChannel is the NOTIFY channel the serving instances listen on
+// to evict cached responses (queries.InvalidateChannel).
+const invalidateChannel = "catwalk_invalidate"
+
 // lockID serialises loads: a second etl waits for the first to finish.
 const lockID int64 = 0x63617477616c6b + 1
 
@@ -303,6 +307,11 @@ func (l *loader) run(ctx context.Context) error {
 				return err
 			}
 			if err := renameStagingIndexes(ctx, tx); err != nil {
+				return err
+			}
+			// Serving instances drop every cached response at commit: a
+			// payload that is not a product id clears their whole cache.
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, 'etl')", invalidateChannel); err != nil {
 				return err
 			}
 			if l.sorted && !l.summary.PhotosMerged {
