@@ -1,9 +1,10 @@
 // Package etl loads the four source CSV files into PostgreSQL: it validates
-// every row, streams the valid ones with binary COPY into staging tables,
-// computes the read model (photos JSON, product_meta, characteristic sums)
-// while streaming, builds the indexes, and switches the staging tables in for
-// the served ones in the same transaction. A bad row goes to a rejects file
-// with its line and reason; it never stops the load.
+// every row, streams the valid ones with binary COPY into staging tables
+// (one transaction per table, several tables at a time), computes the read
+// model (photos JSON, product_meta, characteristic sums) while streaming,
+// builds the indexes after the bulk load, and switches the staging tables in
+// for the served ones in one last transaction. A bad row goes to a rejects
+// file with its line and reason; it never stops the load.
 package etl
 
 import (
