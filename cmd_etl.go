@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/jackc/pgx/v5"
 
@@ -30,6 +32,11 @@ with their line and reason.`, stderr)
 	}
 	if *dir == "" {
 		return errUsageMsg(stderr, "etl needs -dir DIR")
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		// Collect harder rather than outgrow 1 GiB: the load's tables are a
+		// few hundred MB at full scale, and GOGC alone lets the heap double.
+		debug.SetMemoryLimit(768 << 20)
 	}
 	if err := migrate(ctx, *dbURL, io.Discard); err != nil {
 		return err
