@@ -115,3 +115,23 @@ func TestGenerateFailure(t *testing.T) {
 	f(Options{Products: 10, Dirty: -0.1})
 	f(Options{Products: 10, Dirty: 0.9})
 }
+
+// TestGenerateDirty checks -dirty writes about that fraction of bad rows,
+// of every kind, in every file.
+func TestGenerateDirty(t *testing.T) {
+	_, c := mustGenerate(t, Options{Products: 3000, Seed: 5, Dirty: 0.05})
+	rows := map[string]int64{
+		"reviews.csv": c.Reviews, "reviews_photos.csv": c.Photos,
+		"characteristics.csv": c.Characteristics, "characteristic_reviews.csv": c.CharacteristicReviews,
+	}
+	for i, file := range files {
+		bad := c.BadTotal(file)
+		good := rows[file] - bad
+		if frac := float64(bad) / float64(good); frac < 0.04 || frac > 0.06 {
+			t.Errorf("%s: %d bad rows for %d good ones (%.3f), want about 0.05", file, bad, good, frac)
+		}
+		if got, want := len(c.Bad[file]), len(badKinds[i]); got != want {
+			t.Errorf("%s: %d kinds of bad rows, want %d: %v", file, got, want, c.Bad[file])
+		}
+	}
+}
