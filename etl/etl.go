@@ -175,7 +175,7 @@ func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg.MaxConns = 8
+	cfg.MaxConns = 12 // a connection per table, the lock, and the index progress
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -360,6 +360,8 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 			return err
 		}
 		if err := l.phase(name+": indexes", func() error {
+			stop := l.watchIndexes(ctx, name, tx.Conn().PgConn().PID(), countStatements(indexes))
+			defer stop()
 			if _, err := tx.Exec(ctx, indexes); err != nil {
 				return err
 			}

@@ -133,6 +133,12 @@ func (p *Progress) Add(n, rows int64) {
 	p.rows.Add(rows)
 }
 
+// Set sets the units done and the rows handled so far.
+func (p *Progress) Set(units, rows int64) {
+	p.units.Store(units)
+	p.rows.Store(rows)
+}
+
 // SetRows sets the rows handled so far.
 func (p *Progress) SetRows(rows int64) { p.rows.Store(rows) }
 
@@ -177,7 +183,7 @@ func (p *Progress) line(bar bool) string {
 	if bar {
 		const width = 30
 		n := int(frac * width)
-		return fmt.Sprintf("%-24s [%s%s] %3.0f%% %11d rows %9.0f rows/s %6.1fs ETA %s",
+		return fmt.Sprintf("%-32s [%s%s] %3.0f%% %11d rows %9.0f rows/s %6.1fs ETA %s",
 			p.name, strings.Repeat("=", n), strings.Repeat(" ", width-n), frac*100, rows, rate, el.Seconds(), eta)
 	}
 	if done {
