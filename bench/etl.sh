@@ -10,7 +10,8 @@
 #   PRODUCTS  products to generate when DIR is empty (default 1000011, full scale)
 #   PGPORT    port of the throwaway cluster this script starts (default 55432)
 #   WAL_LEVEL the cluster's wal_level: replica (PostgreSQL's default) or minimal
-#   KEEP=1    leave the cluster running at the end (it is stopped otherwise)
+#   PGDIR     where the throwaway cluster goes (default: a new /tmp/catwalk-bench-pg.*)
+#   KEEP=1    leave the cluster running at the end (it is stopped and deleted otherwise)
 #
 # The cluster runs PostgreSQL's defaults (fsync on, wal_level=replica)
 # except max_wal_size=8GB, so no load is slowed by a checkpoint every
@@ -39,7 +40,8 @@ fi
 chmod o+rx "$DIR"
 du -sh "$DIR"/*.csv
 
-PGDATA=$(mktemp -d /tmp/catwalk-bench-pg.XXXXXX)
+PGDATA=${PGDIR:-$(mktemp -d /tmp/catwalk-bench-pg.XXXXXX)}
+mkdir -p "$PGDATA"
 chmod 755 "$PGDATA"
 chown postgres "$PGDATA" 2>/dev/null || true
 stop() {
