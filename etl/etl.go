@@ -236,7 +236,7 @@ func (l *loader) run(ctx context.Context) error {
 		})
 	})
 	g.Go(func() error {
-		err := l.checkCharacteristics(gctx)
+		err := l.phase("characteristics: check", func() error { return l.checkCharacteristics(gctx) })
 		if err == nil {
 			close(charsChecked)
 		}
