@@ -166,11 +166,11 @@ func checkReadModel(t *testing.T, conn pgxConn) {
 		}
 	}
 	f("reviews.photos", `SELECT r.id FROM reviews r
-		LEFT JOIN (SELECT review_id, '[' || string_agg(json_build_object('id', id, 'url', url)::jsonb::text, ',' ORDER BY id) || ']' AS j
+		LEFT JOIN (SELECT review_id,
+		                  '[' || string_agg('{"id":' || id || ',"url":' || to_json(url)::text || '}', ',' ORDER BY id) || ']' AS t,
+		                  '[' || string_agg(json_build_object('id', id, 'url', url)::jsonb::text, ',' ORDER BY id) || ']' AS j
 		           FROM reviews_photos GROUP BY review_id) p ON p.review_id = r.id
-		WHERE r.photos::jsonb <> coalesce(p.j, '[]')::jsonb
-		   OR r.photos::text <> coalesce((SELECT '[' || string_agg('{"id":' || id || ',"url":' || to_json(url)::text || '}', ',' ORDER BY id) || ']'
-		                                  FROM reviews_photos WHERE review_id = r.id), '[]')`)
+		WHERE r.photos::text <> coalesce(p.t, '[]') OR r.photos::jsonb <> coalesce(p.j, '[]')::jsonb`)
 	f("product_meta", `(SELECT product_id, rating_1, rating_2, rating_3, rating_4, rating_5, recommend_false, recommend_true FROM product_meta
 		EXCEPT
 		SELECT product_id, count(*) FILTER (WHERE rating = 1 AND NOT reported), count(*) FILTER (WHERE rating = 2 AND NOT reported),
