@@ -1,0 +1,579 @@
+// Package etl loads the four source CSV files into PostgreSQL: it validates
+// every row, streams the valid ones with binary COPY into staging tables
+// (one transaction per table, several tables at a time), computes the read
+// model (photos JSON, product_meta, characteristic sums) while streaming,
+// builds the indexes after the bulk load, and switches the staging tables in
+// for the served ones in one last transaction. A bad row goes to a rejects
+// file with its line and reason; it never stops the load.
+package etl
+
+import (
+	"cmp"
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/catwalk/reviews/schema"
+)
+
+// The source files and their header rows (API.md, "Source data").
+const (
+	ReviewsFile               = "reviews.csv"
+	PhotosFile                = "reviews_photos.csv"
+	CharacteristicsFile       = "characteristics.csv"
+	CharacteristicReviewsFile = "characteristic_reviews.csv"
+)
+
+var headers = map[string]string{
+	ReviewsFile:               "id,product_id,rating,date,summary,body,recommend,reported,reviewer_name,reviewer_email,response,helpfulness",
+	PhotosFile:                "id,review_id,url",
+	CharacteristicsFile:       "id,product_id,name",
+	CharacteristicReviewsFile: "id,characteristic_id,review_id,value",
+}
+
+// Files lists the source files in the order the summary reports them.
+var Files = []string{ReviewsFile, PhotosFile, CharacteristicsFile, CharacteristicReviewsFile}
+
+// invalidateChannel is the NOTIFY channel the serving instances listen on
+// to evict cached responses (queries.InvalidateChannel).
+const invalidateChannel = "catwalk_invalidate"
+
+// lockID serialises loads: a second etl waits for the first to finish.
+const lockID int64 = 0x63617477616c6b + 1
+
+// Options configure a load.
+type Options struct {
+	Dir        string    // directory holding the four files
+	RejectsDir string    // where rejects files go; "" means Dir/rejects
+	Progress   io.Writer // progress output; nil for none
+}
+
+// FileStats counts one file's rows.
+type FileStats struct {
+	File     string
+	Loaded   int64
+	Rejected int64
+}
+
+// Phase is one step of the load; steps on different tables overlap.
+type Phase struct {
+	Name     string
+	Start    time.Duration // since the load began
+	Duration time.Duration
+}
+
+// Summary is what a load did.
+type Summary struct {
+	Files  []FileStats
+	Phases []Phase
+	Total  time.Duration
+	// PhotosMerged is true when the photos were embedded into the reviews
+	// while streaming (the files are in review id order); false when they
+	// were filled in afterwards with one UPDATE.
+	PhotosMerged bool
+}
+
+// Stats returns the counts of file name.
+func (s *Summary) Stats(name string) FileStats {
+	for _, f := range s.Files {
+		if f.File == name {
+			return f
+		}
+	}
+	return FileStats{File: name}
+}
+
+// WriteTable prints rows loaded and rejected per file and seconds per phase.
+func (s *Summary) WriteTable(w io.Writer) {
+	fmt.Fprintf(w, "%-28s %12s %10s\n", "file", "loaded", "rejected")
+	var tl, tr int64
+	for _, f := range s.Files {
+		fmt.Fprintf(w, "%-28s %12d %10d\n", f.File, f.Loaded, f.Rejected)
+		tl += f.Loaded
+		tr += f.Rejected
+	}
+	fmt.Fprintf(w, "%-28s %12d %10d\n", "total", tl, tr)
+	fmt.Fprintf(w, "\n%-36s %8s %8s\n", "phase (they overlap)", "start s", "seconds")
+	for _, p := range s.Phases {
+		fmt.Fprintf(w, "%-36s %8.1f %8.1f\n", p.Name, p.Start.Seconds(), p.Duration.Seconds())
+	}
+	fmt.Fprintf(w, "%-36s %8s %8.1f\n", "total (wall clock)", "", s.Total.Seconds())
+}
+
+// review is what later files need to know of a kept review: its product,
+// negated when the review is reported. Zero: no such review.
+type review = int32
+
+// characteristic is a kept characteristic and its aggregates.
+type characteristic struct {
+	product int32
+	count   int32
+	sum     int64
+	written bool // second pass: already copied
+}
+
+// meta is a product's counts over its non-reported reviews.
+type meta struct {
+	ratings   [5]int32
+	recFalse  int32
+	recTrue   int32
+	hasReview bool
+}
+
+type loader struct {
+	opt     Options
+	pool    *pgxpool.Pool
+	display *Display
+	began   time.Time
+
+	mu      sync.Mutex // guards summary.Phases
+	summary Summary
+
+	// Written by one stage, read by later ones once a channel says so.
+	reviews   idTable[review]
+	photos    idTable[bool]
+	chars     idTable[characteristic]
+	charRevs  idTable[bool]
+	feed      *feedSender // kept reviews, to the characteristic_reviews pass
+	products  idTable[meta]
+	mergeSum  uint64 // photos embedded while streaming reviews
+	photosSum uint64 // photos loaded; equal to mergeSum when the merge was complete
+	sorted    bool   // the merge found both files in review id order
+}
+
+// Load loads the files of opt.Dir into the database at dbURL, replacing its
+// reviews data. Each table is loaded, indexed and analyzed in a staging
+// table of its own, several at a time, and one last transaction puts them
+// all in place: a failed or interrupted load leaves the served data as it
+// was, and a repeated load gives the same state.
+func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
+	if opt.RejectsDir == "" {
+		opt.RejectsDir = filepath.Join(opt.Dir, "rejects")
+	}
+	for _, name := range Files {
+		if _, err := os.Stat(filepath.Join(opt.Dir, name)); err != nil {
+			return nil, err
+		}
+	}
+	if err := os.MkdirAll(opt.RejectsDir, 0o755); err != nil {
+		return nil, err
+	}
+	cfg, err := pgxpool.ParseConfig(dbURL)
+	if err != nil {
+		return nil, err
+	}
+	cfg.MaxConns = 12 // a connection per table, the lock, and the index progress
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	l := &loader{opt: opt, pool: pool, began: time.Now(), display: NewDisplay(opt.Progress), feed: newFeed()}
+	for _, name := range Files {
+		l.summary.Files = append(l.summary.Files, FileStats{File: name})
+	}
+	err = l.run(ctx)
+	l.display.Close()
+	if err != nil {
+		return nil, err
+	}
+	l.summary.Total = time.Since(l.began)
+	slices.SortStableFunc(l.summary.Phases, func(a, b Phase) int { return cmp.Compare(a.Start, b.Start) })
+	return &l.summary, nil
+}
+
+func (l *loader) run(ctx context.Context) error {
+	lock, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer lock.Release()
+	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+		return err
+	}
+	defer lock.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // the session ends anyway
+	if _, err := lock.Exec(ctx, schema.ETLDropStaging()); err != nil {
+		return err
+	}
+
+	var (
+		reviewsCopied   = make(chan struct{})
+		charsChecked    = make(chan struct{})
+		photosCommitted = make(chan struct{})
+		charRevsCopied  = make(chan struct{})
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return l.table(gctx, "reviews", func(tx pgx.Tx) error {
+			if err := l.loadReviews(gctx, tx); err != nil {
+				return err
+			}
+			close(reviewsCopied)
+			if l.sorted {
+				return nil
+			}
+			// Fill the photos in before the indexes exist.
+			if err := wait(gctx, photosCommitted); err != nil {
+				return err
+			}
+			return l.phase("reviews: photos (update)", func() error {
+				_, err := tx.Exec(gctx, fillPhotosSQL("load_reviews", "load_reviews_photos"))
+				return err
+			})
+		})
+	})
+	g.Go(func() error {
+		err := l.phase("characteristics: check", func() error { return l.checkCharacteristics(gctx) })
+		if err == nil {
+			close(charsChecked)
+		}
+		return err
+	})
+	g.Go(func() error {
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		err := l.table(gctx, "reviews_photos", func(tx pgx.Tx) error { return l.loadPhotos(gctx, tx) })
+		if err == nil {
+			close(photosCommitted)
+		}
+		return err
+	})
+	g.Go(func() error {
+		if err := wait(gctx, charsChecked); err != nil {
+			return err
+		}
+		recv := &feedReceiver{ch: l.feed.ch}
+		streamed := func(rid int32) (review, error) { return recv.review(gctx, rid) }
+		err := l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
+			if err := l.loadCharacteristicReviews(gctx, tx, streamed); err != nil {
+				return err
+			}
+			// The sums are right once the whole reviews pass has
+			// confirmed the order.
+			if err := recv.drain(gctx); err != nil {
+				return err
+			}
+			close(charRevsCopied)
+			return nil
+		})
+		if !errors.Is(err, errUnsorted) {
+			return err
+		}
+		// The reviews are out of order: start again once they are all known.
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		settled := func(rid int32) (review, error) { return l.reviews.get(rid), nil }
+		return l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
+			if err := l.loadCharacteristicReviews(gctx, tx, settled); err != nil {
+				return err
+			}
+			close(charRevsCopied)
+			return nil
+		})
+	})
+	g.Go(func() error {
+		if err := wait(gctx, charRevsCopied); err != nil {
+			return err
+		}
+		return l.table(gctx, "characteristics", func(tx pgx.Tx) error { return l.loadCharacteristics(gctx, tx) })
+	})
+	g.Go(func() error {
+		if err := wait(gctx, reviewsCopied); err != nil {
+			return err
+		}
+		return l.table(gctx, "product_meta", func(tx pgx.Tx) error { return l.loadProductMeta(gctx, tx) })
+	})
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	l.summary.PhotosMerged = l.sorted && l.mergeSum == l.photosSum
+	return l.phase("switch", func() error {
+		return pgx.BeginFunc(ctx, lock, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
+				return err
+			}
+			if err := renameStagingIndexes(ctx, tx); err != nil {
+				return err
+			}
+			// Serving instances drop every cached response at commit: a
+			// payload that is not a product id clears their whole cache.
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, 'etl')", invalidateChannel); err != nil {
+				return err
+			}
+			if l.sorted && !l.summary.PhotosMerged {
+				// The merge met photos it could not place (rare: a repeated
+				// photo id out of order); fill them all in once more.
+				if _, err := tx.Exec(ctx, fillPhotosSQL("reviews", "reviews_photos")); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	})
+}
+
+// wait blocks until every channel is closed or ctx ends.
+func wait(ctx context.Context, chans ...chan struct{}) error {
+	for _, c := range chans {
+		select {
+		case <-c:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// table loads one table in a transaction of its own: it creates the staging
+// table, runs fill to copy the rows, builds the indexes, analyzes and
+// commits. The staging table is served only after the switch.
+func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error) error {
+	conn, err := l.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	create, indexes := schema.ETLStaging(name)
+	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '1GB'"); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, create); err != nil {
+			return err
+		}
+		if err := l.phase(name+": copy", func() error { return fill(tx) }); err != nil {
+			return err
+		}
+		if err := l.phase(name+": indexes", func() error {
+			stop := l.watchIndexes(ctx, name, tx.Conn().PgConn().PID(), countStatements(indexes))
+			defer stop()
+			if _, err := tx.Exec(ctx, indexes); err != nil {
+				return err
+			}
+			return copyOtherIndexes(ctx, tx, name)
+		}); err != nil {
+			return err
+		}
+		return l.phase(name+": analyze", func() error {
+			_, err := tx.Exec(ctx, "ANALYZE load_"+name+analyzeColumns[name])
+			return err
+		})
+	})
+}
+
+// analyzeColumns narrows ANALYZE to the columns queries filter or sort
+// on: statistics of the long texts would cost seconds and help no plan.
+var analyzeColumns = map[string]string{
+	"reviews": " (id, product_id, rating, date, recommend, reported, helpfulness, score)",
+}
+
+// phase runs f and records how long it took.
+func (l *loader) phase(name string, f func() error) error {
+	start := time.Now()
+	if err := f(); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	l.mu.Lock()
+	l.summary.Phases = append(l.summary.Phases, Phase{Name: name, Start: start.Sub(l.began), Duration: time.Since(start)})
+	l.mu.Unlock()
+	return nil
+}
+
+func (l *loader) stats(name string) *FileStats {
+	for i := range l.summary.Files {
+		if l.summary.Files[i].File == name {
+			return &l.summary.Files[i]
+		}
+	}
+	panic("etl: unknown file " + name)
+}
+
+// copyFrom streams what produce writes into table with binary COPY. produce
+// runs in its own goroutine, so parsing overlaps the server's work.
+func copyFrom(ctx context.Context, tx pgx.Tx, table string, columns []string, produce func(*copyWriter) error) error {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		cw := newCopyWriter(pw)
+		err := produce(cw)
+		if err == nil {
+			err = cw.close()
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	// FREEZE: the staging table was created in this transaction, so its rows
+	// can be written frozen, with their visibility hint bits set; the first
+	// reads after the switch do not have to rewrite every page.
+	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary, FREEZE)"
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
+	pr.CloseWithError(errors.New("copy ended"))
+	perr := <-done
+	if perr != nil {
+		return perr
+	}
+	return err
+}
+
+// source reads one CSV file: it checks the header, counts rows, writes
+// rejects (when rejects is true) and reports progress.
+type source struct {
+	name    string
+	f       *os.File
+	rd      *csvReader
+	rec     record
+	cols    int
+	rejects *rejectWriter
+	prog    *Progress
+	rows    int64
+	lastN   int64
+	stats   *FileStats
+}
+
+func (l *loader) open(name, phase string, rejects bool) (*source, error) {
+	path := filepath.Join(l.opt.Dir, name)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	s := &source{name: name, f: f, rd: newCSVReader(f), cols: strings.Count(headers[name], ",") + 1}
+	if rejects {
+		s.stats = l.stats(name)
+		s.rejects, err = newRejectWriter(filepath.Join(l.opt.RejectsDir, name))
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+	}
+	if err := s.rd.Read(&s.rec); err != nil {
+		s.close()
+		if errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%s: empty file, want the header %q", name, headers[name])
+		}
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	got := ""
+	if s.rec.Err == "" {
+		got = strings.TrimPrefix(strings.TrimSpace(string(s.rec.Raw)), "\ufeff")
+	}
+	if got != headers[name] {
+		s.close()
+		return nil, fmt.Errorf("%s: header is %q, want %q", name, s.rec.Raw, headers[name])
+	}
+	if phase == "" {
+		s.prog = NewDisplay(nil).Start("", 0)
+	} else {
+		s.prog = l.display.Start(phase, st.Size())
+	}
+	return s, nil
+}
+
+// next reads the next record that has the right shape. Records that do
+// not parse or have the wrong number of columns are rejected here.
+func (s *source) next() (bool, error) {
+	for {
+		if err := s.rd.Read(&s.rec); err != nil {
+			if errors.Is(err, io.EOF) {
+				return false, nil
+			}
+			return false, fmt.Errorf("%s: %w", s.name, err)
+		}
+		s.rows++
+		if s.rows&4095 == 0 {
+			s.prog.Add(s.rd.nread-s.lastN, 4096)
+			s.lastN = s.rd.nread
+		}
+		switch {
+		case s.rec.Err != "":
+			if err := s.reject("broken quoting: " + s.rec.Err); err != nil {
+				return false, err
+			}
+		case len(s.rec.Fields) != s.cols:
+			if err := s.reject(columnsReason(len(s.rec.Fields), s.cols)); err != nil {
+				return false, err
+			}
+		default:
+			return true, nil
+		}
+	}
+}
+
+// reject records the current record as bad (when this pass keeps rejects).
+func (s *source) reject(why string) error {
+	if s.rejects == nil {
+		return nil
+	}
+	s.stats.Rejected++
+	return s.rejects.add(s.rec.Line, why, s.rec.Raw)
+}
+
+func (s *source) kept() {
+	if s.stats != nil {
+		s.stats.Loaded++
+	}
+}
+
+func (s *source) close() error {
+	var err error
+	if s.prog != nil {
+		s.prog.Add(s.rd.nread-s.lastN, s.rows&4095)
+		s.prog.Done()
+	}
+	if s.rejects != nil {
+		err = s.rejects.close()
+	}
+	s.f.Close()
+	return err
+}
+
+// rejectWriter writes rejected records as CSV: line, reason, the record.
+type rejectWriter struct {
+	f *os.File
+	w *csv.Writer
+}
+
+func newRejectWriter(path string) (*rejectWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	w := csv.NewWriter(f)
+	if err := w.Write([]string{"line", "reason", "record"}); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &rejectWriter{f: f, w: w}, nil
+}
+
+func (r *rejectWriter) add(line int, why string, raw []byte) error {
+	return r.w.Write([]string{strconv.Itoa(line), why, string(raw)})
+}
+
+func (r *rejectWriter) close() error {
+	r.w.Flush()
+	if err := r.w.Error(); err != nil {
+		r.f.Close()
+		return err
+	}
+	return r.f.Close()
+}
