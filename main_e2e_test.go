@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"net"
 	"net/http"
 	"os"
@@ -105,6 +106,32 @@ func TestDevStartsAndStopsCleanly(t *testing.T) {
 	}
 	resp.Body.Close()
 
+	// The demo dataset is loaded: some of the first products have reviews
+	// and characteristics.
+	var reviewed, rated int
+	for id := 1; id <= 20; id++ {
+		var list struct {
+			Results []struct {
+				ReviewID int    `json:"review_id"`
+				Body     string `json:"body"`
+			} `json:"results"`
+		}
+		getJSON(t, base+"/reviews?product_id="+strconv.Itoa(id), &list)
+		if len(list.Results) > 0 && list.Results[0].ReviewID > 0 && len(list.Results[0].Body) >= 50 {
+			reviewed++
+		}
+		var meta struct {
+			Characteristics map[string]any `json:"characteristics"`
+		}
+		getJSON(t, base+"/reviews/meta?product_id="+strconv.Itoa(id), &meta)
+		if len(meta.Characteristics) > 0 {
+			rated++
+		}
+	}
+	if reviewed == 0 || rated < 20 {
+		t.Fatalf("demo data: %d of products 1..20 have reviews, %d have characteristics; want some and all 20", reviewed, rated)
+	}
+
 	pidFile := filepath.Join(dir, "data", "pg", "postmaster.pid")
 	pidText, err := os.ReadFile(pidFile)
 	if err != nil {
@@ -146,4 +173,19 @@ func alive(pid int) bool {
 	// Format: pid (comm) state …; comm may hold spaces, so look after ')'.
 	i := bytes.LastIndexByte(stat, ')')
 	return i < 0 || i+2 >= len(stat) || stat[i+2] != 'Z'
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d", url, resp.StatusCode)
+	}
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
 }
