@@ -15,7 +15,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 
+	"github.com/catwalk/reviews/etl"
+	"github.com/catwalk/reviews/gen"
 	"github.com/catwalk/reviews/queries"
+	"github.com/catwalk/reviews/testdb"
 )
 
 //go:embed testdata/oracle_data.sql
@@ -67,6 +70,27 @@ func TestReadOracle(t *testing.T) {
 			checkOracle(t, loaded, randomProducts(t, loaded, *oracleProducts))
 		})
 	}
+}
+
+// TestReadOracleGenerated runs the oracle on a dataset written by the
+// generator (with bad rows of every kind) and loaded by the ETL, the way
+// production data arrives.
+func TestReadOracleGenerated(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := gen.Generate(gen.Options{Dir: dir, Products: 3000, Seed: 11, Dirty: 0.02}); err != nil {
+		t.Fatal(err)
+	}
+	url := testdb.NewDatabase(t)
+	if _, err := etl.Load(context.Background(), url, etl.Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	products := append(randomProducts(t, pool, 150), 1, 3000, 3001)
+	checkOracle(t, pool, products)
 }
 
 // randomProducts draws n product ids uniformly from 1 … the largest
