@@ -293,3 +293,23 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// StopWhenProcessExits starts a small watchdog that stops the server (fast,
+// then immediate) as soon as process pid is gone, however it ended: a test
+// binary killed by `go test -timeout` or SIGKILL runs no cleanup, and its
+// throwaway cluster must not live on. The watchdog runs as the server's
+// owner and exits with the server.
+func (c *Cluster) StopWhenProcessExits(pid int) error {
+	pgCtl := filepath.Join(c.bin, "pg_ctl")
+	script := fmt.Sprintf(`while [ -d /proc/%d ] && [ -f %q ]; do sleep 1; done
+[ -f %q ] && { %q stop -D %q -m fast -t 20 || %q stop -D %q -m immediate; }
+exit 0`, pid, filepath.Join(c.DataDir, "postmaster.pid"), filepath.Join(c.DataDir, "postmaster.pid"),
+		pgCtl, c.DataDir, pgCtl, c.DataDir)
+	cmd := exec.Command("/bin/sh", "-c", script)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: c.cred}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pglocal: watchdog: %w", err)
+	}
+	return cmd.Process.Release()
+}

@@ -3,9 +3,11 @@ package pglocal
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -94,5 +96,45 @@ func TestBinDirMissing(t *testing.T) {
 	_, err := binDirIn(filepath.Join(t.TempDir(), "*", "bin"))
 	if err == nil || !strings.Contains(err.Error(), "apt-get install postgresql") {
 		t.Fatalf("BinDir with no binaries = %v, want an error naming the package to install", err)
+	}
+}
+
+// TestStopWhenProcessExits: a cluster tied to a process that is killed
+// stops by itself.
+func TestStopWhenProcessExits(t *testing.T) {
+	dir, err := os.MkdirTemp("", "pglocal-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	c, err := Start(t.Context(), filepath.Join(dir, "pg"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+
+	owner := exec.Command("sleep", "60")
+	if err := owner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.StopWhenProcessExits(owner.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(1500 * time.Millisecond)
+	if _, ok := c.running(); !ok {
+		t.Fatal("the watchdog stopped the server while its process was alive")
+	}
+	owner.Process.Kill()
+	owner.Wait()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if _, ok := c.running(); !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("server still running 30 s after its process was killed")
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -68,6 +68,13 @@ func setup(ctx context.Context) (cleanup func() error, err error) {
 			return nil, err
 		}
 		cluster = c
+		// A test binary killed by a timeout runs no cleanup: the watchdog
+		// stops the cluster when this process is gone.
+		if err := c.StopWhenProcessExits(os.Getpid()); err != nil {
+			c.Stop()
+			os.RemoveAll(dir)
+			return nil, err
+		}
 		admin = c.URL("postgres")
 		stopCluster = func() error {
 			err := c.Stop()
