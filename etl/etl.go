@@ -26,6 +26,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
 
@@ -46,10 +47,6 @@ var headers = map[string]string{
 
 // Files lists the source files in the order the summary reports them.
 var Files = []string{ReviewsFile, PhotosFile, CharacteristicsFile, CharacteristicReviewsFile}
-
-// invalidateChannel is the NOTIFY channel the serving instances listen on
-// to evict cached responses (queries.InvalidateChannel).
-const invalidateChannel = "catwalk_invalidate"
 
 // lockID serialises loads: a second etl waits for the first to finish.
 const lockID int64 = 0x63617477616c6b + 1
@@ -310,9 +307,8 @@ func (l *loader) run(ctx context.Context) error {
 			if err := renameStagingIndexes(ctx, tx); err != nil {
 				return err
 			}
-			// Serving instances drop every cached response at commit: a
-			// payload that is not a product id clears their whole cache.
-			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, 'etl')", invalidateChannel); err != nil {
+			// Serving instances drop every cached response at commit.
+			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", queries.InvalidateChannel, queries.InvalidateAll); err != nil {
 				return err
 			}
 			if l.sorted && !l.summary.PhotosMerged {

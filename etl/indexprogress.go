@@ -8,8 +8,9 @@ import (
 )
 
 // watchIndexes shows the index builds of a table as a bar, from
-// pg_stat_progress_create_index of the backend pid: n indexes, each one
-// unit of 1000 split by the heap blocks scanned; rows are the tuples sorted.
+// pg_stat_progress_create_index of the backend pid: n indexes, each 1000
+// units, half for the heap scan and half for loading the sorted tuples;
+// rows are the tuples indexed.
 // It returns the function that ends the bar.
 func (l *loader) watchIndexes(ctx context.Context, name string, pid uint32, n int) (stop func()) {
 	if l.opt.Progress == nil || n == 0 {
@@ -23,35 +24,47 @@ func (l *loader) watchIndexes(ctx context.Context, name string, pid uint32, n in
 		defer wg.Done()
 		t := time.NewTicker(500 * time.Millisecond)
 		defer t.Stop()
-		seen := map[string]int64{} // index → tuples done
-		var order []string
+		// A non-concurrent CREATE INDEX reports no index OID: a new index
+		// is a new heap scan after the previous one's loading.
+		var idx int
+		var units, rowsBefore, rowsNow int64
+		var last string
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-t.C:
 			}
-			var blocksDone, blocksTotal, tuples int64
-			var index string
+			var blocksDone, blocksTotal, tuplesDone, tuplesTotal int64
+			var phase string
 			err := l.pool.QueryRow(ctx, `SELECT coalesce(blocks_done, 0), coalesce(blocks_total, 0),
-				coalesce(tuples_done, 0), coalesce(index_relid::regclass::text, '')
-				FROM pg_stat_progress_create_index WHERE pid = $1`, pid).Scan(&blocksDone, &blocksTotal, &tuples, &index)
-			if err != nil || index == "" {
+				coalesce(tuples_done, 0), coalesce(tuples_total, 0), phase
+				FROM pg_stat_progress_create_index WHERE pid = $1`, pid).
+				Scan(&blocksDone, &blocksTotal, &tuplesDone, &tuplesTotal, &phase)
+			if err != nil {
 				continue // between two indexes, or the table's transaction ended
 			}
-			if _, ok := seen[index]; !ok {
-				order = append(order, index)
+			scanning := strings.Contains(phase, "scanning table") || strings.Contains(phase, "initializing")
+			if scanning && last != "" && !strings.Contains(last, "scanning table") && !strings.Contains(last, "initializing") {
+				idx++
+				rowsBefore += rowsNow
+				rowsNow = 0
 			}
-			seen[index] = max(seen[index], tuples)
+			last = phase
+			// Half the build is the heap scan, half loading the sorted tuples.
 			frac := 0.0
-			if blocksTotal > 0 {
-				frac = min(float64(blocksDone)/float64(blocksTotal), 1)
+			switch {
+			case strings.Contains(phase, "scanning table") && blocksTotal > 0:
+				frac = 0.5 * float64(blocksDone) / float64(blocksTotal)
+			case strings.Contains(phase, "sorting"):
+				frac = 0.5
+			case strings.Contains(phase, "loading tuples") && tuplesTotal > 0:
+				frac = 0.5 + 0.5*float64(tuplesDone)/float64(tuplesTotal)
+				rowsNow = tuplesDone
 			}
-			var rows int64
-			for _, v := range seen {
-				rows += v
-			}
-			bar.Set(int64(len(order)-1)*1000+int64(frac*1000), rows)
+			units = max(units, int64(min(idx, n-1))*1000+int64(min(frac, 1)*1000))
+			rows := rowsBefore + rowsNow
+			bar.Set(units, rows)
 		}
 	}()
 	return func() {

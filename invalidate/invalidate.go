@@ -177,6 +177,10 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 
 func (l *Listener) apply(payload string) {
 	l.received.Add(1)
+	if payload == queries.InvalidateAll {
+		l.cache.Clear()
+		return
+	}
 	id, err := strconv.ParseUint(payload, 10, 32)
 	if err != nil {
 		// Not ours to understand: be safe rather than stale.

@@ -117,7 +117,10 @@ func TestListenerEvictsNotifiedProducts(t *testing.T) {
 	// A payload it cannot read: safer to forget everything.
 	notify(t, "not-a-product")
 	c.expect(t, "clear")
-	if l.Notifications() != 3 || l.Reconnects() != 0 || !l.Listening() {
+	// The ETL's switch-over asks every instance to forget everything.
+	notify(t, queries.InvalidateAll)
+	c.expect(t, "clear")
+	if l.Notifications() != 4 || l.Reconnects() != 0 || !l.Listening() {
 		t.Fatalf("notifications %d reconnects %d listening %v", l.Notifications(), l.Reconnects(), l.Listening())
 	}
 }

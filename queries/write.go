@@ -13,6 +13,10 @@ import (
 // on, inside its transaction, so the notification is sent only on commit.
 const InvalidateChannel = "catwalk_invalidate"
 
+// InvalidateAll is the payload that tells every instance to drop its whole
+// cache (the ETL sends it when it switches the data over).
+const InvalidateAll = "all"
+
 // NewReview is a validated POST /reviews body.
 type NewReview struct {
 	ProductID int32
