@@ -187,6 +187,14 @@ below() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 < b + 0) }'; }
 missed=0
 hot_url="http://127.0.0.1:$PORT"
 
+# Every run below reads random products: warm PostgreSQL's and the OS's
+# caches first, so whichever run comes first is not the one that pays for
+# a cold start (discarded).
+say "warming PostgreSQL: pgbench for ${DURATION}s, discarded"
+pgbench -n -M prepared -f bench/pgbench/list.sql -D products="$PRODUCTS" \
+  -c "$CONNS" -j "$THREADS" -T "$DURATION" "$DATABASE_URL" >/dev/null 2>&1 ||
+  die "pgbench warm-up failed"
+
 # (ii) cache hits, and the body size the baseline mimics.
 start_catwalk
 sizes=()

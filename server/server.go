@@ -10,6 +10,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -32,6 +33,8 @@ type Config struct {
 	// DatabaseReadURL, when set, is a streaming replica of DatabaseURL that
 	// serves reads; writes and LISTEN stay on DatabaseURL.
 	DatabaseReadURL string
+	// DBMaxConns sizes each pool when its URL has no pool_max_conns.
+	DBMaxConns int
 	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
 	ReplicaMaxLag time.Duration
 	Addr          string // host:port to listen on
@@ -88,6 +91,21 @@ func (cfg *Config) setDefaults() {
 	}
 }
 
+// newPool opens a pool on url with maxConns connections, unless the URL
+// sets pool_max_conns itself. pgxpool's own default (the number of CPUs,
+// at least 4) starves cache misses: they wait for a connection while
+// PostgreSQL idles.
+func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) {
+	pc, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		return nil, err
+	}
+	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+		pc.MaxConns = int32(maxConns)
+	}
+	return pgxpool.NewWithConfig(ctx, pc)
+}
+
 // Run serves until ctx is cancelled, then shuts down in order: readiness
 // off, DrainDelay, stop accepting and let in-flight requests finish within
 // ShutdownTimeout, then close the pools, the cache and the agent.
@@ -95,7 +113,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
 
-	primary, err := pgxpool.New(ctx, cfg.DatabaseURL)
+	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -105,7 +123,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	store := queries.New(primary)
 	if cfg.DatabaseReadURL != "" {
-		rp, err := pgxpool.New(ctx, cfg.DatabaseReadURL)
+		rp, err := newPool(ctx, cfg.DatabaseReadURL, cfg.DBMaxConns)
 		if err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
