@@ -9,6 +9,7 @@ run:
 
 ## test: the whole test suite, against real throwaway PostgreSQL clusters
 test:
+	scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
