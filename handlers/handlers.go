@@ -60,7 +60,12 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 	r.RedirectTrailingSlash = false
 	r.RedirectFixedPath = false
 	r.HandleMethodNotAllowed = true
-	r.HandleOPTIONS = false
+	// OPTIONS answers 204 with the route's Allow header, so the Allow
+	// header of a 405 (which lists OPTIONS) tells the truth.
+	r.HandleOPTIONS = true
+	r.GlobalOPTIONS = func(ctx *fasthttp.RequestCtx) {
+		ctx.SetStatusCode(fasthttp.StatusNoContent)
+	}
 	r.SaveMatchedRoutePath = true
 	r.NotFound = func(ctx *fasthttp.RequestCtx) {
 		writeError(ctx, &Error{Status: fasthttp.StatusNotFound, Message: "no such route"})
