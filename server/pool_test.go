@@ -1,0 +1,32 @@
+package server
+
+import (
+	"testing"
+
+	"github.com/catwalk/reviews/testdb"
+)
+
+func TestNewPool(t *testing.T) {
+	f := func(url string, maxConns int, wantMax int32, wantPlan string) {
+		t.Helper()
+		pool, err := newPool(t.Context(), url, maxConns)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pool.Close()
+		if got := pool.Config().MaxConns; got != wantMax {
+			t.Errorf("newPool(%q, %d): MaxConns %d, want %d", url, maxConns, got, wantMax)
+		}
+		var plan string
+		if err := pool.QueryRow(t.Context(), "SHOW plan_cache_mode").Scan(&plan); err != nil {
+			t.Fatal(err)
+		}
+		if plan != wantPlan {
+			t.Errorf("newPool(%q): plan_cache_mode %q, want %q", url, plan, wantPlan)
+		}
+	}
+	url := testdb.URL()
+	f(url, 16, 16, "force_generic_plan")
+	// What the URL says wins.
+	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, 3, "auto")
+}
