@@ -17,6 +17,9 @@ func TestNewPool(t *testing.T) {
 		if got := pool.Config().MaxConns; got != wantMax {
 			t.Errorf("newPool(%q, %d): MaxConns %d, want %d", url, maxConns, got, wantMax)
 		}
+		if got := pool.Config().MinConns; got != wantMax {
+			t.Errorf("newPool(%q, %d): MinConns %d, want every connection open from the start (%d)", url, maxConns, got, wantMax)
+		}
 		var plan string
 		if err := pool.QueryRow(t.Context(), "SHOW plan_cache_mode").Scan(&plan); err != nil {
 			t.Fatal(err)

@@ -103,6 +103,11 @@ func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, erro
 	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
 		pc.MaxConns = int32(maxConns)
 	}
+	// Open every connection at start rather than under the first burst of
+	// traffic, where each request would wait for a new backend.
+	if !strings.Contains(url, "pool_min_conns") {
+		pc.MinConns = pc.MaxConns
+	}
 	// Every request-time statement looks up one product or one review by
 	// an indexed key, so the generic plan is the right one, and PostgreSQL's
 	// default ("auto") re-plans the list statements on every execution: their
