@@ -7,6 +7,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
@@ -223,4 +224,24 @@ func (s *Store) ProductMeta(ctx context.Context, product int32) (Meta, error) {
 		return m, fmt.Errorf("product meta: %w", err)
 	}
 	return m, nil
+}
+
+// WarmConn runs each read statement once on a fresh connection, for a
+// product that does not exist, so the connection has them prepared and
+// planned before the first request needs them: an instance that has just
+// started otherwise answers its first burst of traffic slowly. Best effort:
+// a failure (say, a database whose schema is behind) is left for the real
+// queries to report.
+func WarmConn(ctx context.Context, conn *pgx.Conn) {
+	for _, sql := range []string{listRelevantSQL, listNewestSQL, listHelpfulSQL} {
+		rows, err := conn.Query(ctx, sql, int32(0), int32(1), int64(0))
+		if err != nil {
+			return
+		}
+		rows.Close()
+	}
+	rows, err := conn.Query(ctx, metaSQL, int32(0))
+	if err == nil {
+		rows.Close()
+	}
 }

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
 
@@ -118,6 +119,13 @@ func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, erro
 	// generic plans to the partial indexes.
 	if _, ok := pc.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
+	}
+	// Each new connection prepares and plans the read statements before it
+	// serves, so a freshly started instance is not slow under its first
+	// burst of traffic.
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		queries.WarmConn(ctx, conn)
+		return nil
 	}
 	return pgxpool.NewWithConfig(ctx, pc)
 }
