@@ -121,8 +121,7 @@ func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, erro
 		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
 	// Each new connection prepares and plans the read statements before it
-	// serves, so a freshly started instance is not slow under its first
-	// burst of traffic.
+	// serves, so the first requests on it do not pay for that.
 	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
 		queries.WarmConn(ctx, conn)
 		return nil
