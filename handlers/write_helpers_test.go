@@ -34,19 +34,9 @@ type testServer struct {
 // mustServer serves a Handler on the package's database with its own cache.
 func mustServer(tb testing.TB, pool *pgxpool.Pool) *testServer {
 	tb.Helper()
-	c := mustWriteCache(tb)
+	c := mustCache(tb)
 	h := New(queries.New(pool), c, Config{}, nil)
 	return serveHandler(tb, h, c, pool)
-}
-
-func mustWriteCache(tb testing.TB) *cache.Cache {
-	tb.Helper()
-	c, err := cache.New(8<<20, time.Minute)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(c.Close)
-	return c
 }
 
 func serveHandler(tb testing.TB, h *Handler, c *cache.Cache, pool *pgxpool.Pool) *testServer {

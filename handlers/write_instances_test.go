@@ -15,7 +15,7 @@ import (
 func mustInstance(tb testing.TB) *testServer {
 	tb.Helper()
 	pool := mustPool(tb)
-	c := mustWriteCache(tb)
+	c := mustCache(tb)
 	l := invalidate.New(pool.Config().ConnConfig.Copy(), c, nil)
 	tb.Cleanup(l.Start())
 	select {
