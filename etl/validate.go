@@ -2,8 +2,11 @@ package etl
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/catwalk/reviews/ids"
 )
 
 // The reject reasons. Each names the column at fault, so a person can find
@@ -30,25 +33,17 @@ func columnsReason(got, want int) string {
 	return fmt.Sprintf("wrong number of columns: %d, want %d", got, want)
 }
 
-// parseID parses a decimal id or reference: ^[0-9]+$, 1 ≤ n ≤ 2147483647.
+// parseID parses a decimal id or reference (ids.Parse) and names the reject
+// reason when it is not one.
 func parseID(b []byte) (int32, string) {
-	if len(b) == 0 {
+	n, err := ids.Parse(b)
+	switch {
+	case errors.Is(err, ids.ErrOutOfRange):
+		return 0, reasonOutOfRange
+	case err != nil:
 		return 0, reasonNotPositive
 	}
-	var n int64
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, reasonNotPositive
-		}
-		n = n*10 + int64(c-'0')
-		if n > 1<<31-1 {
-			return 0, reasonOutOfRange
-		}
-	}
-	if n < 1 {
-		return 0, reasonNotPositive
-	}
-	return int32(n), ""
+	return n, ""
 }
 
 // parseScore parses a rating or characteristic value: an integer in 1–5.
