@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"slices"
 	"strconv"
+
+	"github.com/catwalk/reviews/jsontext"
 )
 
 // photoMerge reads reviews_photos.csv alongside reviews.csv so each review
@@ -172,42 +174,9 @@ func (m *photoMerge) photosOf(id int32) ([]byte, error) {
 		m.json = append(m.json, `{"id":`...)
 		m.json = strconv.AppendInt(m.json, int64(p.id), 10)
 		m.json = append(m.json, `,"url":`...)
-		m.json = appendJSONString(m.json, p.url)
+		m.json = jsontext.AppendString(m.json, p.url)
 		m.json = append(m.json, '}')
 	}
 	m.json = append(m.json, ']')
 	return m.json, nil
-}
-
-// appendJSONString appends s as a JSON string escaped exactly as
-// PostgreSQL's to_json(text) escapes it, so the ETL, the write path and SQL
-// produce the same bytes.
-func appendJSONString(dst, s []byte) []byte {
-	const hex = "0123456789abcdef"
-	dst = append(dst, '"')
-	for _, c := range s {
-		switch c {
-		case '"':
-			dst = append(dst, '\\', '"')
-		case '\\':
-			dst = append(dst, '\\', '\\')
-		case '\b':
-			dst = append(dst, '\\', 'b')
-		case '\f':
-			dst = append(dst, '\\', 'f')
-		case '\n':
-			dst = append(dst, '\\', 'n')
-		case '\r':
-			dst = append(dst, '\\', 'r')
-		case '\t':
-			dst = append(dst, '\\', 't')
-		default:
-			if c < 0x20 {
-				dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&15])
-			} else {
-				dst = append(dst, c)
-			}
-		}
-	}
-	return append(dst, '"')
 }

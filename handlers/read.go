@@ -9,6 +9,7 @@ import (
 	"github.com/valyala/fasthttp"
 
 	"github.com/catwalk/reviews/cache"
+	"github.com/catwalk/reviews/jsontext"
 	"github.com/catwalk/reviews/queries"
 )
 
@@ -214,21 +215,21 @@ func appendReview(b []byte, r *queries.Review) []byte {
 	b = append(b, `,"rating":`...)
 	b = strconv.AppendInt(b, int64(r.Rating), 10)
 	b = append(b, `,"summary":`...)
-	b = appendJSONString(b, r.Summary)
+	b = jsontext.AppendString(b, r.Summary)
 	b = append(b, `,"recommend":`...)
 	b = strconv.AppendBool(b, r.Recommend)
 	b = append(b, `,"response":`...)
 	if r.Response == nil {
 		b = append(b, "null"...)
 	} else {
-		b = appendJSONString(b, r.Response)
+		b = jsontext.AppendString(b, r.Response)
 	}
 	b = append(b, `,"body":`...)
-	b = appendJSONString(b, r.Body)
+	b = jsontext.AppendString(b, r.Body)
 	b = append(b, `,"date":"`...)
 	b = r.Date.UTC().AppendFormat(b, dateLayout)
 	b = append(b, `","reviewer_name":`...)
-	b = appendJSONString(b, r.ReviewerName)
+	b = jsontext.AppendString(b, r.ReviewerName)
 	b = append(b, `,"helpfulness":`...)
 	b = strconv.AppendInt(b, int64(r.Helpfulness), 10)
 	b = append(b, `,"photos":`...)
@@ -292,7 +293,7 @@ func appendMeta(b []byte, product int32, m *queries.Meta) []byte {
 			b = append(b, ',')
 		}
 		sep = true
-		b = appendJSONString(b, []byte(c.Name))
+		b = jsontext.AppendString(b, []byte(c.Name))
 		b = append(b, `:{"id":`...)
 		b = strconv.AppendInt(b, int64(c.ID), 10)
 		b = append(b, `,"value":`...)

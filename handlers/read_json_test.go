@@ -2,36 +2,11 @@ package handlers
 
 import (
 	"context"
-	"encoding/json"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/catwalk/reviews/testdb"
 )
-
-func TestAppendJSONStringSuccess(t *testing.T) {
-	f := func(in, want string) {
-		t.Helper()
-		got := string(appendJSONString(nil, []byte(in)))
-		if got != want {
-			t.Errorf("appendJSONString(%q) = %s, want %s", in, got, want)
-		}
-		var back string
-		if err := json.Unmarshal([]byte(got), &back); err != nil {
-			t.Errorf("%s is not valid JSON: %v", got, err)
-		} else if back != in && !(in == "bad\xffbyte") {
-			t.Errorf("%s decodes to %q, want %q", got, back, in)
-		}
-	}
-	f("", `""`)
-	f("plain", `"plain"`)
-	f(`<a href="x">&amp;</a>`, `"<a href=\"x\">&amp;</a>"`)
-	f("back\\slash", `"back\\slash"`)
-	f("\b\f\n\r\t", `"\b\f\n\r\t"`)
-	f("\x00\x01\x1f\x7f", `"\u0000\u0001\u001f`+"\x7f\"")
-	f("naïve — 🙂 \u2028\u2029", "\"naïve — 🙂 \u2028\u2029\"")
-	f("bad\xffbyte", "\"bad\ufffdbyte\"")
-}
 
 // TestAppendAverageMatchesPostgres compares appendAverage with PostgreSQL's
 // AVG(smallint)::text over sets of values 1..5 of many sizes, including the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/catwalk/reviews/etl"
 	"github.com/catwalk/reviews/gen"
+	"github.com/catwalk/reviews/jsontext"
 	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/testdb"
 )
@@ -283,7 +284,7 @@ ORDER BY c.id`, product)
 		if avg != nil {
 			value = `"` + *avg + `"`
 		}
-		fmt.Fprintf(&b, `%s:{"id":%d,"value":%s}`, appendJSONString(nil, []byte(name)), id, value)
+		fmt.Fprintf(&b, `%s:{"id":%d,"value":%s}`, jsontext.AppendString(nil, []byte(name)), id, value)
 	}
 	if err := rows.Err(); err != nil {
 		t.Fatal(err)
