@@ -3,12 +3,12 @@ package queries
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
@@ -73,52 +73,48 @@ type Review struct {
 }
 
 // ListReviews runs one list page of product in order s: limit rows from
-// offset, in one round trip, calling fn for each row in order. The Review
-// passed to fn is reused and its slices die when fn returns.
+// offset, in one round trip (shared with concurrent reads, see readPipe),
+// calling fn for each row in order. The Review passed to fn is reused and
+// its slices die when fn returns. An error of fn is returned as is.
 func (s *Store) ListReviews(ctx context.Context, product int32, sort Sort, limit int32, offset int64, fn func(*Review) error) error {
-	rows, err := s.reader(product).Query(ctx, ListSQL(sort), product, limit, offset)
-	if err != nil {
-		return fmt.Errorf("list reviews: %w", err)
-	}
-	defer rows.Close()
 	var r Review
-	dst := []any{&r.ID, &r.Rating, &r.Summary, &r.Recommend, &r.Response, &r.Body, &r.Date, &r.ReviewerName, &r.Helpfulness, &r.Photos}
-	raw := wireFormats(rows.FieldDescriptions(), listFormats[:])
-	for rows.Next() {
-		if !raw || !decodeReview(&r, rows.RawValues()) {
-			if err := rows.Scan(dst...); err != nil {
-				return fmt.Errorf("list reviews: %w", err)
-			}
+	var fnErr error
+	err := s.reader(product).run(ctx, listStmt(sort), func(v [][]byte) error {
+		if !decodeReview(&r, v) {
+			return errUnexpectedRow
 		}
-		if err := fn(&r); err != nil {
-			return err
-		}
-	}
-	if err := rows.Err(); err != nil {
+		fnErr = fn(&r)
+		return fnErr
+	}, int64(product), int64(limit), offset)
+	if err != nil && (fnErr == nil || err != fnErr) {
 		return fmt.Errorf("list reviews: %w", err)
 	}
-	return nil
+	return err
 }
 
-// listFormats are the result formats pgx asks for the list columns: binary
-// for integers, booleans and timestamps, text for text and json. With them a
-// row is decoded straight from the wire, which saves pgx's per-query scan
-// planning (a tenth of a miss's CPU); other formats fall back to Scan.
+// errUnexpectedRow reports a row whose values do not have the shape the
+// statement promises (a NULL where none may be, an infinite date).
+var errUnexpectedRow = errors.New("unexpected NULL or out-of-range value in a row")
+
+var listStmts = [...]readStmt{
+	SortRelevant: {listRelevantSQL, listFormats[:]},
+	SortNewest:   {listNewestSQL, listFormats[:]},
+	SortHelpful:  {listHelpfulSQL, listFormats[:]},
+}
+
+func listStmt(s Sort) *readStmt {
+	if s < SortRelevant || s > SortHelpful {
+		s = SortRelevant
+	}
+	return &listStmts[s]
+}
+
+// listFormats are the result formats of the list columns: binary for
+// integers, booleans and timestamps, text for text and json, so that a row
+// is decoded straight from the wire.
 var listFormats = [...]int16{
 	pgtype.BinaryFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode,
 	pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.TextFormatCode,
-}
-
-func wireFormats(fields []pgconn.FieldDescription, want []int16) bool {
-	if len(fields) != len(want) {
-		return false
-	}
-	for i, f := range fields {
-		if f.Format != want[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // pgEpochUnix is 2000-01-01T00:00:00Z, PostgreSQL's timestamp epoch, in Unix
@@ -127,7 +123,7 @@ const pgEpochUnix = 946684800
 
 // decodeReview fills r from one row in listFormats, or reports false when a
 // value does not have the expected shape (a NULL where none may be, an
-// infinite date), so that Scan reports it.
+// infinite date).
 func decodeReview(r *Review, v [][]byte) bool {
 	if len(v) != len(listFormats) || len(v[0]) != 4 || len(v[1]) != 2 || v[2] == nil || len(v[3]) != 1 ||
 		v[5] == nil || len(v[6]) != 8 || v[7] == nil || len(v[8]) != 4 || v[9] == nil {
@@ -188,42 +184,69 @@ type Meta struct {
 	Characteristics []Characteristic
 }
 
-// ProductMeta reads product's aggregates in one round trip. An unknown
-// product has zero counts and no characteristics.
+// metaFormats are the result formats of the meta columns: binary for the
+// integers, text for the name.
+var metaFormats = [...]int16{
+	pgtype.BinaryFormatCode, pgtype.BinaryFormatCode, pgtype.BinaryFormatCode, pgtype.BinaryFormatCode, pgtype.BinaryFormatCode,
+	pgtype.BinaryFormatCode, pgtype.BinaryFormatCode,
+	pgtype.BinaryFormatCode, pgtype.TextFormatCode, pgtype.BinaryFormatCode, pgtype.BinaryFormatCode,
+}
+
+var metaStmt = readStmt{metaSQL, metaFormats[:]}
+
+// ProductMeta reads product's aggregates in one round trip (shared with
+// concurrent reads, see readPipe). An unknown product has zero counts and
+// no characteristics.
 func (s *Store) ProductMeta(ctx context.Context, product int32) (Meta, error) {
 	var m Meta
-	rows, err := s.reader(product).Query(ctx, metaSQL, product)
-	if err != nil {
-		return m, fmt.Errorf("product meta: %w", err)
-	}
-	defer rows.Close()
-	var (
-		counts [7]pgtype.Int4
-		id     pgtype.Int4
-		name   pgtype.Text
-		sum    pgtype.Int8
-		count  pgtype.Int4
-	)
 	first := true
-	for rows.Next() {
-		if err := rows.Scan(&counts[0], &counts[1], &counts[2], &counts[3], &counts[4], &counts[5], &counts[6], &id, &name, &sum, &count); err != nil {
-			return m, fmt.Errorf("product meta: %w", err)
+	err := s.reader(product).run(ctx, &metaStmt, func(v [][]byte) error {
+		if len(v) != len(metaFormats) {
+			return errUnexpectedRow
 		}
 		if first {
-			for i := range 5 {
-				m.Ratings[i] = counts[i].Int32
-			}
-			m.Recommended[0], m.Recommended[1] = counts[5].Int32, counts[6].Int32
 			first = false
+			var counts [7]int32
+			for i := range counts {
+				n, ok := int4OrNull(v[i])
+				if !ok {
+					return errUnexpectedRow
+				}
+				counts[i] = n
+			}
+			copy(m.Ratings[:], counts[:5])
+			m.Recommended[0], m.Recommended[1] = counts[5], counts[6]
 		}
-		if id.Valid {
-			m.Characteristics = append(m.Characteristics, Characteristic{ID: id.Int32, Name: name.String, Sum: sum.Int64, Count: count.Int32})
+		if v[7] == nil {
+			return nil // no characteristics: the one row of the LEFT JOIN
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return m, fmt.Errorf("product meta: %w", err)
+		if len(v[7]) != 4 || v[8] == nil || len(v[9]) != 8 || len(v[10]) != 4 {
+			return errUnexpectedRow
+		}
+		m.Characteristics = append(m.Characteristics, Characteristic{
+			ID:    int32(binary.BigEndian.Uint32(v[7])),
+			Name:  string(v[8]),
+			Sum:   int64(binary.BigEndian.Uint64(v[9])),
+			Count: int32(binary.BigEndian.Uint32(v[10])),
+		})
+		return nil
+	}, int64(product))
+	if err != nil {
+		return Meta{}, fmt.Errorf("product meta: %w", err)
 	}
 	return m, nil
+}
+
+// int4OrNull decodes a binary int4 that may be NULL (as 0).
+func int4OrNull(v []byte) (int32, bool) {
+	switch {
+	case v == nil:
+		return 0, true
+	case len(v) == 4:
+		return int32(binary.BigEndian.Uint32(v)), true
+	default:
+		return 0, false
+	}
 }
 
 // WarmConn runs each read statement once on a fresh connection, for a
@@ -233,15 +256,19 @@ func (s *Store) ProductMeta(ctx context.Context, product int32) (Meta, error) {
 // a failure (say, a database whose schema is behind) is left for the real
 // queries to report.
 func WarmConn(ctx context.Context, conn *pgx.Conn) {
-	for _, sql := range []string{listRelevantSQL, listNewestSQL, listHelpfulSQL} {
-		rows, err := conn.Query(ctx, sql, int32(0), int32(1), int64(0))
+	for _, st := range []*readStmt{&listStmts[SortRelevant], &listStmts[SortNewest], &listStmts[SortHelpful], &metaStmt} {
+		// Prepared under the name readPipe looks up (the SQL itself).
+		if _, err := conn.Prepare(ctx, st.sql, st.sql); err != nil {
+			return
+		}
+		args := []any{int32(0), int32(1), int64(0)}
+		if st == &metaStmt {
+			args = args[:1]
+		}
+		rows, err := conn.Query(ctx, st.sql, args...)
 		if err != nil {
 			return
 		}
-		rows.Close()
-	}
-	rows, err := conn.Query(ctx, metaSQL, int32(0))
-	if err == nil {
 		rows.Close()
 	}
 }

@@ -49,6 +49,7 @@ const replicaSlots = 1 << 16
 // always sees it.
 type replica struct {
 	pool   *pgxpool.Pool
+	reads  *readPipe
 	opt    ReplicaOptions
 	origin time.Time
 
@@ -74,11 +75,11 @@ func NewWithReplica(primary, replicaPool *pgxpool.Pool, opt ReplicaOptions) *Sto
 		opt.ProbeInterval = 100 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{pool: replicaPool, opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
+	r := &replica{pool: replicaPool, reads: newReadPipe(replicaPool), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
 	// Nothing is known about the replica yet: until a first probe succeeds,
 	// every read goes to the primary.
 	r.floor.Store(r.now())
-	s := &Store{pool: primary, replica: r}
+	s := &Store{pool: primary, reads: newReadPipe(primary), replica: r}
 	go r.probeLoop(ctx, primary)
 	return s
 }
@@ -89,7 +90,7 @@ func replicaSlot(product int32) int {
 	return int(uint32(product)*2654435761>>16) & (replicaSlots - 1)
 }
 
-func (r *replica) pick(primary *pgxpool.Pool, product int32) *pgxpool.Pool {
+func (r *replica) pick(primary *readPipe, product int32) *readPipe {
 	caught := r.caughtUp.Load()
 	need := max(r.floor.Load(), r.written[replicaSlot(product)].Load())
 	if caught <= need || r.now()-caught > int64(r.opt.MaxLag) {
@@ -97,7 +98,7 @@ func (r *replica) pick(primary *pgxpool.Pool, product int32) *pgxpool.Pool {
 		return primary
 	}
 	r.toReplica.Add(1)
-	return r.pool
+	return r.reads
 }
 
 type probe struct {

@@ -82,9 +82,9 @@ func TestReplicaRouting(t *testing.T) {
 	c.BeforeInvalidate(s.MarkWritten, s.MarkAllWritten)
 
 	// Reads are served from the replica once a probe has seen it current.
-	eventually(t, "reads of product 8 go to the replica", func() bool { return s.reader(8) == replica })
-	eventually(t, "strict store reads from the replica", func() bool { return strict.reader(8) == replica })
-	if !inRecovery(t, s.reader(8)) || inRecovery(t, s.Pool()) {
+	eventually(t, "reads of product 8 go to the replica", func() bool { return s.reader(8).pool == replica })
+	eventually(t, "strict store reads from the replica", func() bool { return strict.reader(8).pool == replica })
+	if !inRecovery(t, s.reader(8).pool) || inRecovery(t, s.Pool()) {
 		t.Fatal("reader(8) is not the standby, or Pool() is not the primary")
 	}
 	eventually(t, "review 7001 replicated", func() bool { return helpfulness(t, replica, 7001) == 0 })
@@ -107,38 +107,38 @@ func TestReplicaRouting(t *testing.T) {
 	if got := helpfulness(t, replica, 7001); got != 0 {
 		t.Fatalf("paused standby already shows helpfulness %d", got)
 	}
-	if s.reader(7) != primary {
+	if s.reader(7).pool != primary {
 		t.Error("product 7 was written after the standby's replay position, yet its reads go to the standby")
 	}
 	// The cache fill and the writer's next read see the write.
 	body, err := c.Fetch(cache.Key{Kind: cache.KindList, Product: 7, Page: 1, Count: 5}, func() ([]byte, error) {
-		return []byte(strconv.Itoa(helpfulness(t, s.reader(7), 7001))), nil
+		return []byte(strconv.Itoa(helpfulness(t, s.reader(7).pool, 7001))), nil
 	})
 	if err != nil || string(body) != "42" {
 		t.Errorf("cache filled with helpfulness %q (%v), want 42 from the primary", body, err)
 	}
 	// Other products still read from the standby within MaxLag…
-	if s.reader(8) != replica {
+	if s.reader(8).pool != replica {
 		t.Error("an unrelated product stopped reading from the standby")
 	}
 	// …and nothing does once the standby is known to lag beyond MaxLag.
-	eventually(t, "a standby lagging past MaxLag serves no reads", func() bool { return strict.reader(8) == primary })
+	eventually(t, "a standby lagging past MaxLag serves no reads", func() bool { return strict.reader(8).pool == primary })
 
 	// A cleared cache (invalidations possibly missed) sends every product
 	// to the primary until the standby is confirmed current again.
 	c.Clear()
-	if s.reader(8) != primary {
+	if s.reader(8).pool != primary {
 		t.Error("after Clear, product 8 still reads from a standby not confirmed current")
 	}
 
 	if _, err := replica.Exec(ctx, `SELECT pg_wal_replay_resume()`); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "product 7 back on the standby after it replays the write", func() bool { return s.reader(7) == replica })
-	if got := helpfulness(t, s.reader(7), 7001); got != 42 {
+	eventually(t, "product 7 back on the standby after it replays the write", func() bool { return s.reader(7).pool == replica })
+	if got := helpfulness(t, s.reader(7).pool, 7001); got != 42 {
 		t.Errorf("standby chosen for product 7 shows helpfulness %d, want 42", got)
 	}
-	eventually(t, "strict store back on the standby", func() bool { return strict.reader(8) == replica })
+	eventually(t, "strict store back on the standby", func() bool { return strict.reader(8).pool == replica })
 	st, ok := s.ReplicaStats()
 	if !ok || st.ToReplica == 0 || st.ToPrimary == 0 {
 		t.Errorf("ReplicaStats = %+v, %v; want reads counted on both pools", st, ok)
@@ -152,7 +152,7 @@ func TestReaderWithoutReplica(t *testing.T) {
 	s.MarkWritten(1)
 	s.MarkAllWritten()
 	s.Close()
-	if s.reader(1) != pool || s.ReplicaPool() != nil {
+	if s.reader(1).pool != pool || s.ReplicaPool() != nil {
 		t.Error("a store without a replica reads elsewhere than its pool")
 	}
 	if _, ok := s.ReplicaStats(); ok {

@@ -13,25 +13,27 @@ import (
 // Store runs the service's statements on a pool.
 type Store struct {
 	pool *pgxpool.Pool
+	// reads runs the read statements on pool, batched (see readPipe).
+	reads *readPipe
 	// replica, when set, serves reads that are safe to serve from it.
 	replica *replica
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, reads: newReadPipe(pool)} }
 
 // Pool is the pool the store runs on.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
 
-// reader returns the pool that serves reads of product: the read replica
+// reader returns the pipe that serves reads of product: the read replica's
 // when one is configured and holds every write this process has seen for
-// the product (see replica), else the primary. Writes, and reads inside a
-// write, always use s.pool.
-func (s *Store) reader(product int32) *pgxpool.Pool {
+// the product (see replica), else the primary's. Writes, and reads inside
+// a write, always use s.pool.
+func (s *Store) reader(product int32) *readPipe {
 	if s.replica == nil {
-		return s.pool
+		return s.reads
 	}
-	return s.replica.pick(s.pool, product)
+	return s.replica.pick(s.reads, product)
 }
 
 // Ready reports whether the database answers and its schema is current.

@@ -274,11 +274,24 @@ func writeStoreMetrics(w io.Writer, s *queries.Store) {
 	if rp := s.ReplicaPool(); rp != nil {
 		writePoolMetrics(w, "replica", rp)
 	}
+	primary, replica, ok := s.ReadBatchStats()
+	writeBatchMetrics(w, "primary", primary)
+	if ok {
+		writeBatchMetrics(w, "replica", replica)
+	}
 	if st, ok := s.ReplicaStats(); ok {
 		httpmetrics.WriteGauge(w, "catwalk_replica_lag_seconds", st.Lag.Seconds())
 		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="replica"}`, st.ToReplica)
 		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="primary"}`, st.ToPrimary)
 	}
+}
+
+// writeBatchMetrics: statements_total / batches_total is the mean number
+// of read statements per round trip (see queries.readPipe).
+func writeBatchMetrics(w io.Writer, name string, st queries.BatchStats) {
+	l := `{pool="` + name + `"}`
+	httpmetrics.WriteCounter(w, "catwalk_db_read_batches_total"+l, st.Batches)
+	httpmetrics.WriteCounter(w, "catwalk_db_read_statements_total"+l, st.Statements)
 }
 
 func writePoolMetrics(w io.Writer, name string, p *pgxpool.Pool) {

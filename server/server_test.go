@@ -134,6 +134,8 @@ func TestMetrics(t *testing.T) {
 	f(`catwalk_db_pool_acquired_conns{pool="primary"}`, "0")
 	f(`catwalk_db_pool_idle_conns{pool="primary"}`, "")
 	f(`catwalk_db_pool_acquires_total{pool="primary"}`, "")
+	f(`catwalk_db_read_batches_total{pool="primary"}`, "0") // no read yet
+	f(`catwalk_db_read_statements_total{pool="primary"}`, "0")
 	f("go_goroutines", "")
 	f("process_resident_memory_bytes", "")
 	if strings.Contains(body, `pool="replica"`) {
@@ -219,6 +221,8 @@ func TestRunWithReplica(t *testing.T) {
 		`catwalk_replica_lag_seconds `,
 		`catwalk_reads_total{pool="replica"} `,
 		`catwalk_reads_total{pool="primary"} `,
+		`catwalk_db_read_batches_total{pool="replica"} `,
+		`catwalk_db_read_statements_total{pool="replica"} `,
 	} {
 		if !strings.Contains(body, "\n"+want) {
 			t.Errorf("/metrics lacks %s", want)
