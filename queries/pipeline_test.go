@@ -309,3 +309,33 @@ func TestPipeUnderLoad(t *testing.T) {
 	}
 	t.Logf("%d statements in %d round trips", s.reads.statements.Load(), s.reads.batches.Load())
 }
+
+// TestReadPipelines: the number of batches in flight defaults to twice the
+// CPUs, can be set, and never exceeds the pool's connections.
+func TestReadPipelines(t *testing.T) {
+	s := New(mustPool(t)) // pgxpool's default size: at least 4
+	conns := int(s.Pool().Config().MaxConns)
+	if got, want := s.ReadPipelines(), min(DefaultReadPipelines(), conns); got != want {
+		t.Errorf("default: %d pipelines, want %d", got, want)
+	}
+	s.SetReadPipelines(1)
+	if got := s.ReadPipelines(); got != 1 {
+		t.Errorf("set to 1: %d", got)
+	}
+	s.SetReadPipelines(conns + 5)
+	if got := s.ReadPipelines(); got != conns {
+		t.Errorf("set above the pool's %d connections: %d", conns, got)
+	}
+	// One pipeline still serves many concurrent requests.
+	s.SetReadPipelines(1)
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			got, err := runText(t.Context(), s.reads, textStmt("SELECT $1::text"), int64(i))
+			if err != nil || !slices.Equal(got, []string{strconv.Itoa(i)}) {
+				t.Errorf("request %d: %v %v", i, got, err)
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -75,11 +75,11 @@ func NewWithReplica(primary, replicaPool *pgxpool.Pool, opt ReplicaOptions) *Sto
 		opt.ProbeInterval = 100 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{pool: replicaPool, reads: newReadPipe(replicaPool), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
+	r := &replica{pool: replicaPool, reads: newReadPipe(replicaPool, 0), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
 	// Nothing is known about the replica yet: until a first probe succeeds,
 	// every read goes to the primary.
 	r.floor.Store(r.now())
-	s := &Store{pool: primary, reads: newReadPipe(primary), replica: r}
+	s := &Store{pool: primary, reads: newReadPipe(primary, 0), replica: r}
 	go r.probeLoop(ctx, primary)
 	return s
 }

@@ -20,7 +20,7 @@ type Store struct {
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, reads: newReadPipe(pool)} }
+func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, reads: newReadPipe(pool, 0)} }
 
 // Pool is the pool the store runs on.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

@@ -36,6 +36,9 @@ type Config struct {
 	DatabaseReadURL string
 	// DBMaxConns sizes each pool when its URL has no pool_max_conns.
 	DBMaxConns int
+	// DBReadPipelines bounds the read batches in flight on each pool
+	// (0: queries.DefaultReadPipelines).
+	DBReadPipelines int
 	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
 	ReplicaMaxLag time.Duration
 	Addr          string // host:port to listen on
@@ -158,6 +161,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer store.Close()
 		log.Info("reads go to the replica when it is current", "max_lag", cfg.ReplicaMaxLag)
 	}
+	store.SetReadPipelines(cfg.DBReadPipelines)
 
 	c, err := cache.New(cfg.CacheMaxBytes, cfg.CacheTTL)
 	if err != nil {
@@ -227,7 +231,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "replica", cfg.DatabaseReadURL != "", "new_relic", nr != nil)
+	log.Info("serving", "addr", ln.Addr().String(), "replica", cfg.DatabaseReadURL != "", "read_pipelines", store.ReadPipelines(), "new_relic", nr != nil)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()

@@ -208,9 +208,9 @@ func TestRunFailure(t *testing.T) {
 
 // TestRunWithReplica: with DatabaseReadURL on a real streaming standby the
 // server starts, stays ready, and /metrics shows both pools and the
-// replica's lag.
+// replica's lag; DBReadPipelines reaches the store.
 func TestRunWithReplica(t *testing.T) {
-	base, _, _, _, logs := startServer(t, Config{DatabaseReadURL: testdb.ReplicaURL(t)})
+	base, _, _, _, logs := startServer(t, Config{DatabaseReadURL: testdb.ReplicaURL(t), DBReadPipelines: 3})
 	if status, _, body := get(t, base+"/readyz"); status != 200 {
 		t.Fatalf("/readyz with a replica: %d %s\n%s", status, body, logs.String())
 	}
@@ -228,7 +228,7 @@ func TestRunWithReplica(t *testing.T) {
 			t.Errorf("/metrics lacks %s", want)
 		}
 	}
-	if !strings.Contains(logs.String(), `"replica":true`) {
+	if !strings.Contains(logs.String(), `"replica":true,"read_pipelines":3`) {
 		t.Errorf("start-up log does not mention the replica:\n%s", logs.String())
 	}
 }

@@ -154,3 +154,46 @@ func TestListScriptUnderPgbenchSuccess(t *testing.T) {
 		}
 	}
 }
+
+// list_pipeline.sql runs list.sql's statement, four to a pipeline.
+func TestListPipelineScriptSuccess(t *testing.T) {
+	src, err := os.ReadFile("list_pipeline.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := listStatement(t)
+	var stmts []string
+	var cur []string
+	for _, l := range strings.Split(string(src), "\n") {
+		if strings.HasPrefix(l, "--") || strings.HasPrefix(l, `\`) || strings.TrimSpace(l) == "" {
+			continue
+		}
+		cur = append(cur, l)
+		if strings.HasSuffix(l, ";") {
+			stmts = append(stmts, strings.TrimSuffix(strings.Join(cur, "\n"), ";"))
+			cur = nil
+		}
+	}
+	if len(stmts) != 4 {
+		t.Fatalf("%d statements in list_pipeline.sql, want 4", len(stmts))
+	}
+	for i, s := range stmts {
+		if got := regexp.MustCompile(`:p[1-4]\b`).ReplaceAllString(s, "$$1"); got != want {
+			t.Errorf("statement %d differs from list.sql's:\n%s\nwant\n%s", i+1, got, want)
+		}
+	}
+
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		t.Fatalf("pgbench is needed (apt-get install postgresql-client): %v", err)
+	}
+	_, dbURL := seed(t)
+	out, err := exec.CommandContext(t.Context(), pgbench, "-n", "-M", "prepared", "-f", "list_pipeline.sql",
+		"-D", "products=3", "-c", "2", "-j", "1", "-t", "20", dbURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	if !regexp.MustCompile(`(?m)^number of transactions actually processed: 40/40$`).Match(out) {
+		t.Fatalf("pgbench output:\n%s", out)
+	}
+}
