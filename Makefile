@@ -32,11 +32,15 @@ clean:
 	rm -rf bin
 
 # load testing
-.PHONY: bench-read load
+.PHONY: bench-read bench-pipelines load
 
 ## bench-read: read benchmarks side by side (DATABASE_URL of a loaded database on this machine)
 bench-read: build
 	bench/read.sh bin/catwalk
+
+## bench-pipelines: cache misses by DB_READ_PIPELINES, next to pgbench (DATABASE_URL as for bench-read)
+bench-pipelines: build
+	bench/pipelines.sh bin/catwalk
 
 ## load: one scenario with the Go runner (SCENARIO=list; BASE_URL, PRODUCTS, RATE, DURATION from the environment)
 SCENARIO ?= list

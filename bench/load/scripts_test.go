@@ -5,10 +5,13 @@ import (
 	"testing"
 )
 
-// bench/read.sh drives this runner; it must at least parse.
-func TestReadScriptParsesSuccess(t *testing.T) {
-	out, err := exec.CommandContext(t.Context(), "bash", "-n", "../read.sh").CombinedOutput()
-	if err != nil {
-		t.Fatalf("bash -n bench/read.sh: %v\n%s", err, out)
+// The benchmark scripts (bench/read.sh drives this runner) must at least
+// parse.
+func TestBenchScriptsParseSuccess(t *testing.T) {
+	for _, script := range []string{"../read.sh", "../pipelines.sh", "../lib.sh", "../etl.sh"} {
+		out, err := exec.CommandContext(t.Context(), "bash", "-n", script).CombinedOutput()
+		if err != nil {
+			t.Errorf("bash -n %s: %v\n%s", script, err, out)
+		}
 	}
 }
