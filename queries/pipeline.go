@@ -37,9 +37,8 @@ import (
 // in the batch were skipped by PostgreSQL and are sent again, on the same
 // connection, as the next batch.
 type readPipe struct {
-	pool     *pgxpool.Pool
-	slots    chan struct{}
-	maxBatch int
+	pool  *pgxpool.Pool
+	slots chan struct{}
 
 	mu    sync.Mutex
 	queue []*readJob
@@ -60,17 +59,18 @@ func newReadPipe(pool *pgxpool.Pool, n int) *readPipe {
 		n = DefaultReadPipelines()
 	}
 	n = min(n, int(pool.Config().MaxConns))
-	return &readPipe{pool: pool, slots: make(chan struct{}, max(n, 1)), maxBatch: maxBatch}
+	return &readPipe{pool: pool, slots: make(chan struct{}, max(n, 1))}
 }
 
 // DefaultReadPipelines is how many read batches may be in flight on a pool
-// unless told otherwise: twice the CPUs this process may use (at least 2).
-// Fewer pipelines make larger batches: on the 2-core benchmark machine, with
-// 64 concurrent cache misses, 4 pipelines served 1.5 times the requests of
-// 16 (one per pool connection), and no fewer at 8 concurrent requests
-// (BENCHMARKS.md, "Full scale"). The right number follows the database
-// server's cores; the default assumes the service shares its machine's size.
-func DefaultReadPipelines() int { return max(2, 2*runtime.GOMAXPROCS(0)) }
+// unless told otherwise: the CPUs this process may use, at least 2. Fewer
+// pipelines make larger batches: on the 2-core benchmark machine, 2
+// pipelines served the most cache misses both at 8 and at 64 concurrent
+// requests, 1.5 times what one pipeline per pool connection (16) served at
+// 64 (bench/pipelines.sh, BENCHMARKS.md "Full scale"). The right number
+// follows the database server's cores; the default assumes the service's
+// machine is the database's size.
+func DefaultReadPipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // SetReadPipelines sets how many read batches may be in flight at once on
 // each pool (n < 1: DefaultReadPipelines), capped by the pool's size. Call
@@ -98,7 +98,7 @@ type readJob struct {
 	stmt   *readStmt
 	params [3][]byte // text format
 	nparam int
-	buf    [48]byte // backs params
+	buf    [64]byte // backs params
 	// row is called with each row's values (valid only during the call);
 	// after it returns an error the job's other rows are skipped.
 	row func(values [][]byte) error
@@ -185,7 +185,7 @@ func (p *readPipe) remove(j *readJob) {
 func (p *readPipe) lead() {
 	var batchArr [maxBatch]*readJob
 	p.mu.Lock()
-	n := copy(batchArr[:min(p.maxBatch, len(batchArr))], p.queue)
+	n := copy(batchArr[:], p.queue)
 	batch := batchArr[:n]
 	for _, j := range batch {
 		j.taken = true

@@ -310,7 +310,7 @@ func TestPipeUnderLoad(t *testing.T) {
 	t.Logf("%d statements in %d round trips", s.reads.statements.Load(), s.reads.batches.Load())
 }
 
-// TestReadPipelines: the number of batches in flight defaults to twice the
+// TestReadPipelines: the number of batches in flight defaults to the
 // CPUs, can be set, and never exceeds the pool's connections.
 func TestReadPipelines(t *testing.T) {
 	s := New(mustPool(t)) // pgxpool's default size: at least 4
