@@ -26,7 +26,7 @@ import (
 // does; under load a batch serves what queued while the connections were
 // busy, and PostgreSQL reads the statements and writes their answers with
 // one system call each instead of one per statement (with pgbench's own
-// pipeline mode, four list statements per round trip ran 1.8 times as many
+// pipeline mode, four list statements per round trip ran 1.7 times as many
 // statements a second as one per round trip on the full-scale data).
 //
 // Each request still costs exactly one round trip: its statement goes to
@@ -72,18 +72,37 @@ func newReadPipe(pool *pgxpool.Pool, n int) *readPipe {
 // machine is the database's size.
 func DefaultReadPipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 
-// SetReadPipelines sets how many read batches may be in flight at once on
-// each pool (n < 1: DefaultReadPipelines), capped by the pool's size. Call
-// it before the Store serves.
-func (s *Store) SetReadPipelines(n int) {
-	s.reads = newReadPipe(s.pool, n)
+// ReadOptions configure how a Store runs its read statements.
+type ReadOptions struct {
+	// Pool, when set, runs the primary's reads instead of the Store's
+	// (write) pool. Reads on their own connections never wait behind writes
+	// that hold every connection of the write pool, say while their commits
+	// queue (see README, "Write API": notifying commits are serialised).
+	// Size it to Pipelines; the Store does not close it.
+	Pool *pgxpool.Pool
+	// Pipelines bounds the read batches in flight at once on each pool
+	// (0: DefaultReadPipelines), capped by the pool's size.
+	Pipelines int
+}
+
+// SetReads applies opt. Call it before the Store serves.
+func (s *Store) SetReads(opt ReadOptions) {
+	pool := s.pool
+	if opt.Pool != nil {
+		pool = opt.Pool
+	}
+	s.reads = newReadPipe(pool, opt.Pipelines)
 	if s.replica != nil {
-		s.replica.reads = newReadPipe(s.replica.pool, n)
+		s.replica.reads = newReadPipe(s.replica.pool, opt.Pipelines)
 	}
 }
 
 // ReadPipelines is how many read batches may be in flight on the primary.
 func (s *Store) ReadPipelines() int { return cap(s.reads.slots) }
+
+// ReadPool is the pool the primary's reads run on: ReadOptions.Pool, or
+// the write pool.
+func (s *Store) ReadPool() *pgxpool.Pool { return s.reads.pool }
 
 // readStmt is one read statement and the result formats its rows are
 // decoded in.

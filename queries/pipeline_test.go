@@ -12,6 +12,9 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/catwalk/reviews/testdb"
 )
 
 // holdSlots takes every slot of p, so that statements queue up until the
@@ -318,16 +321,16 @@ func TestReadPipelines(t *testing.T) {
 	if got, want := s.ReadPipelines(), min(DefaultReadPipelines(), conns); got != want {
 		t.Errorf("default: %d pipelines, want %d", got, want)
 	}
-	s.SetReadPipelines(1)
+	s.SetReads(ReadOptions{Pipelines: 1})
 	if got := s.ReadPipelines(); got != 1 {
 		t.Errorf("set to 1: %d", got)
 	}
-	s.SetReadPipelines(conns + 5)
+	s.SetReads(ReadOptions{Pipelines: conns + 5})
 	if got := s.ReadPipelines(); got != conns {
 		t.Errorf("set above the pool's %d connections: %d", conns, got)
 	}
 	// One pipeline still serves many concurrent requests.
-	s.SetReadPipelines(1)
+	s.SetReads(ReadOptions{Pipelines: 1})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
@@ -338,4 +341,53 @@ func TestReadPipelines(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestReadsOnTheirOwnPool: with ReadOptions.Pool, reads are answered while
+// every connection of the write pool is held (by writes waiting for their
+// commits, say); sharing the write pool, they wait.
+func TestReadsOnTheirOwnPool(t *testing.T) {
+	dbURL := testdb.NewDatabase(t)
+	newPool := func(conns int) *pgxpool.Pool {
+		cfg, err := pgxpool.ParseConfig(dbURL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.MaxConns = int32(conns)
+		p, err := pgxpool.NewWithConfig(t.Context(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(p.Close)
+		return p
+	}
+	writes := newPool(2)
+	for range 2 {
+		c, err := writes.Acquire(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Release()
+	}
+	read := func(s *Store) error {
+		ctx, cancel := context.WithTimeout(t.Context(), 500*time.Millisecond)
+		defer cancel()
+		_, err := s.ProductMeta(ctx, 1)
+		return err
+	}
+
+	shared := New(writes)
+	if err := read(shared); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("read sharing the exhausted write pool: %v, want a deadline error", err)
+	}
+	own := New(writes)
+	own.SetReads(ReadOptions{Pool: newPool(2), Pipelines: 2})
+	if own.ReadPool() == writes {
+		t.Fatal("ReadPool is the write pool")
+	}
+	for range 5 {
+		if err := read(own); err != nil {
+			t.Fatalf("read on its own pool: %v", err)
+		}
+	}
 }

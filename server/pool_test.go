@@ -7,9 +7,9 @@ import (
 )
 
 func TestNewPool(t *testing.T) {
-	f := func(url string, maxConns int, wantMax int32, wantPlan string) {
+	f := func(url string, maxConns int, exact bool, wantMax int32, wantPlan string) {
 		t.Helper()
-		pool, err := newPool(t.Context(), url, maxConns)
+		pool, err := newPool(t.Context(), url, maxConns, exact)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -29,7 +29,10 @@ func TestNewPool(t *testing.T) {
 		}
 	}
 	url := testdb.URL()
-	f(url, 16, 16, "force_generic_plan")
-	// What the URL says wins.
-	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, 3, "auto")
+	f(url, 16, false, 16, "force_generic_plan")
+	// What the URL says wins…
+	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, false, 3, "auto")
+	// …except the size of an exact pool (the read pool: one connection per
+	// pipeline).
+	f(url+"&pool_max_conns=3", 2, true, 2, "force_generic_plan")
 }

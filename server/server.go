@@ -34,10 +34,11 @@ type Config struct {
 	// DatabaseReadURL, when set, is a streaming replica of DatabaseURL that
 	// serves reads; writes and LISTEN stay on DatabaseURL.
 	DatabaseReadURL string
-	// DBMaxConns sizes each pool when its URL has no pool_max_conns.
+	// DBMaxConns sizes the write pool when its URL has no pool_max_conns.
 	DBMaxConns int
 	// DBReadPipelines bounds the read batches in flight on each pool
-	// (0: queries.DefaultReadPipelines).
+	// (0: queries.DefaultReadPipelines); the primary's reads get a pool of
+	// that many connections of their own.
 	DBReadPipelines int
 	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
 	ReplicaMaxLag time.Duration
@@ -96,15 +97,15 @@ func (cfg *Config) setDefaults() {
 }
 
 // newPool opens a pool on url with maxConns connections, unless the URL
-// sets pool_max_conns itself. pgxpool's own default (the number of CPUs,
-// at least 4) starves cache misses: they wait for a connection while
-// PostgreSQL idles.
-func newPool(ctx context.Context, url string, maxConns int) (*pgxpool.Pool, error) {
+// sets pool_max_conns itself (exact: whatever the URL says). pgxpool's own
+// default (the number of CPUs, at least 4) starves cache misses: they wait
+// for a connection while PostgreSQL idles.
+func newPool(ctx context.Context, url string, maxConns int, exact bool) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	if maxConns > 0 && !strings.Contains(url, "pool_max_conns") {
+	if maxConns > 0 && (exact || !strings.Contains(url, "pool_max_conns")) {
 		pc.MaxConns = int32(maxConns)
 	}
 	// Open every connection at start rather than under the first burst of
@@ -139,7 +140,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
 
-	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns)
+	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, false)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -147,9 +148,21 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := schema.Check(ctx, primary); err != nil {
 		return err
 	}
+	// Reads run on connections of their own, one per pipeline, so writes
+	// queueing for the write pool's connections never hold them up.
+	pipelines := cfg.DBReadPipelines
+	if pipelines < 1 {
+		pipelines = queries.DefaultReadPipelines()
+	}
+	readPool, err := newPool(ctx, cfg.DatabaseURL, pipelines, true)
+	if err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	defer readPool.Close()
 	store := queries.New(primary)
 	if cfg.DatabaseReadURL != "" {
-		rp, err := newPool(ctx, cfg.DatabaseReadURL, cfg.DBMaxConns)
+		// The replica serves reads only (and the freshness probe).
+		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, true)
 		if err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
@@ -161,7 +174,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer store.Close()
 		log.Info("reads go to the replica when it is current", "max_lag", cfg.ReplicaMaxLag)
 	}
-	store.SetReadPipelines(cfg.DBReadPipelines)
+	store.SetReads(queries.ReadOptions{Pool: readPool, Pipelines: pipelines})
 
 	c, err := cache.New(cfg.CacheMaxBytes, cfg.CacheTTL)
 	if err != nil {
@@ -275,6 +288,9 @@ func writeCacheMetrics(w io.Writer, c *cache.Cache) {
 
 func writeStoreMetrics(w io.Writer, s *queries.Store) {
 	writePoolMetrics(w, "primary", s.Pool())
+	if p := s.ReadPool(); p != s.Pool() {
+		writePoolMetrics(w, "primary_reads", p)
+	}
 	if rp := s.ReplicaPool(); rp != nil {
 		writePoolMetrics(w, "replica", rp)
 	}

@@ -93,7 +93,7 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 // pattern and status, latency histograms, cache, pool and listener series,
 // and the Go runtime's.
 func TestMetrics(t *testing.T) {
-	base, _, _, _, _ := startServer(t, Config{})
+	base, _, _, _, _ := startServer(t, Config{DBReadPipelines: 2})
 	get(t, base+"/healthz")
 	get(t, base+"/healthz")
 	get(t, base+"/readyz")
@@ -134,7 +134,8 @@ func TestMetrics(t *testing.T) {
 	f(`catwalk_db_pool_acquired_conns{pool="primary"}`, "0")
 	f(`catwalk_db_pool_idle_conns{pool="primary"}`, "")
 	f(`catwalk_db_pool_acquires_total{pool="primary"}`, "")
-	f(`catwalk_db_read_batches_total{pool="primary"}`, "0") // no read yet
+	f(`catwalk_db_pool_max_conns{pool="primary_reads"}`, "2") // cfg.DBReadPipelines
+	f(`catwalk_db_read_batches_total{pool="primary"}`, "0")   // no read yet
 	f(`catwalk_db_read_statements_total{pool="primary"}`, "0")
 	f("go_goroutines", "")
 	f("process_resident_memory_bytes", "")
@@ -217,7 +218,8 @@ func TestRunWithReplica(t *testing.T) {
 	_, _, body := get(t, base+"/metrics")
 	for _, want := range []string{
 		`catwalk_db_pool_max_conns{pool="primary"} `,
-		`catwalk_db_pool_max_conns{pool="replica"} `,
+		`catwalk_db_pool_max_conns{pool="replica"} 4`, // 3 pipelines and the probe
+		`catwalk_db_pool_max_conns{pool="primary_reads"} 3`,
 		`catwalk_replica_lag_seconds `,
 		`catwalk_reads_total{pool="replica"} `,
 		`catwalk_reads_total{pool="primary"} `,
