@@ -69,7 +69,7 @@ func (h *Handler) meta(ctx *fasthttp.RequestCtx) {
 func (h *Handler) serveCached(ctx *fasthttp.RequestCtx, key cache.Key, fill func() ([]byte, error)) {
 	if h.cache != nil {
 		if body, ok := h.cache.Get(key); ok {
-			writeJSONBody(ctx, fasthttp.StatusOK, body)
+			writeCachedBody(ctx, body)
 			return
 		}
 	}
@@ -84,7 +84,16 @@ func (h *Handler) serveCached(ctx *fasthttp.RequestCtx, key cache.Key, fill func
 		writeError(ctx, h.storeFailure("read", err))
 		return
 	}
-	writeJSONBody(ctx, fasthttp.StatusOK, body)
+	writeCachedBody(ctx, body)
+}
+
+// writeCachedBody answers 200 with body without copying it: bodies built
+// for the cache are never modified once built, so the response may point
+// at them.
+func writeCachedBody(ctx *fasthttp.RequestCtx, body []byte) {
+	ctx.SetStatusCode(fasthttp.StatusOK)
+	ctx.SetContentType(contentTypeJSON)
+	ctx.Response.SetBodyRaw(body)
 }
 
 // parseListParams validates GET /reviews's query string as API.md says:

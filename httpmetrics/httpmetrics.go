@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/VictoriaMetrics/metrics"
@@ -35,9 +36,17 @@ type Metrics struct {
 	log  *slog.Logger
 	slow time.Duration
 
-	mu        sync.RWMutex
-	requests  map[seriesKey]*metrics.Counter
-	latencies map[latencyKey]*metrics.PrometheusHistogram
+	// series maps (route, method, status) to its counter and latency
+	// histogram. Read on every request without a lock; a new key copies
+	// the map under mu (there are a few dozen keys, all made early).
+	series    atomic.Pointer[map[seriesKey]*series]
+	mu        sync.Mutex
+	latencies map[latencyKey]*metrics.PrometheusHistogram // under mu
+}
+
+type series struct {
+	requests *metrics.Counter
+	latency  *metrics.PrometheusHistogram // shared by the statuses of one route and method
 }
 
 type seriesKey struct {
@@ -53,14 +62,14 @@ func New(log *slog.Logger, slow time.Duration) *Metrics {
 	if log == nil {
 		log = slog.Default()
 	}
-	set := metrics.NewSet()
-	return &Metrics{
-		set:       set,
+	m := &Metrics{
+		set:       metrics.NewSet(),
 		log:       log,
 		slow:      slow,
-		requests:  map[seriesKey]*metrics.Counter{},
 		latencies: map[latencyKey]*metrics.PrometheusHistogram{},
 	}
+	m.series.Store(&map[seriesKey]*series{})
+	return m
 }
 
 // RegisterWriter adds w to what GET /metrics writes; w must write whole
@@ -91,7 +100,12 @@ func (m *Metrics) Serve(ctx *fasthttp.RequestCtx) {
 // matched (SaveMatchedRoutePath), so ids in paths never become labels.
 func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	return func(ctx *fasthttp.RequestCtx) {
-		start := time.Now()
+		// fasthttp read the clock when it had read the request; a RequestCtx
+		// not served by a fasthttp.Server has no time.
+		start := ctx.Time()
+		if start.IsZero() {
+			start = time.Now()
+		}
 		next(ctx)
 		d := time.Since(start)
 		route, _ := ctx.UserValue(router.MatchedRoutePathParam).(string)
@@ -100,8 +114,9 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		}
 		method := methodLabel(ctx.Method())
 		status := ctx.Response.StatusCode()
-		m.counter(seriesKey{route, method, status}).Inc()
-		m.histogram(latencyKey{route, method}).Update(d.Seconds())
+		sr := m.lookup(seriesKey{route, method, status})
+		sr.requests.Inc()
+		sr.latency.Update(d.Seconds())
 		switch {
 		case status >= 500:
 			m.log.Error("server error", "method", method, "route", route, "uri", string(ctx.RequestURI()), "status", status, "duration", d)
@@ -111,34 +126,34 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 	}
 }
 
-func (m *Metrics) counter(k seriesKey) *metrics.Counter {
-	return getOrCreate(&m.mu, m.requests, k, func() *metrics.Counter {
-		return m.set.NewCounter(fmt.Sprintf(`catwalk_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status))
-	})
-}
-
-func (m *Metrics) histogram(k latencyKey) *metrics.PrometheusHistogram {
-	return getOrCreate(&m.mu, m.latencies, k, func() *metrics.PrometheusHistogram {
-		return m.set.NewPrometheusHistogramExt(fmt.Sprintf(`catwalk_http_request_duration_seconds{route=%q,method=%q}`, k.route, k.method), latencyBuckets)
-	})
-}
-
-// getOrCreate returns series[k], creating it once under mu: the read lock
-// serves every request after a series' first.
-func getOrCreate[K comparable, V any](mu *sync.RWMutex, series map[K]V, k K, create func() V) V {
-	mu.RLock()
-	v, ok := series[k]
-	mu.RUnlock()
-	if ok {
-		return v
+// lookup returns the series of k, creating it on first use.
+func (m *Metrics) lookup(k seriesKey) *series {
+	if sr, ok := (*m.series.Load())[k]; ok {
+		return sr
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if v, ok = series[k]; !ok {
-		v = create()
-		series[k] = v
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old := *m.series.Load()
+	if sr, ok := old[k]; ok {
+		return sr
 	}
-	return v
+	lk := latencyKey{k.route, k.method}
+	h, ok := m.latencies[lk]
+	if !ok {
+		h = m.set.NewPrometheusHistogramExt(fmt.Sprintf(`catwalk_http_request_duration_seconds{route=%q,method=%q}`, k.route, k.method), latencyBuckets)
+		m.latencies[lk] = h
+	}
+	sr := &series{
+		requests: m.set.NewCounter(fmt.Sprintf(`catwalk_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status)),
+		latency:  h,
+	}
+	next := make(map[seriesKey]*series, len(old)+1)
+	for key, v := range old {
+		next[key] = v
+	}
+	next[k] = sr
+	m.series.Store(&next)
+	return sr
 }
 
 // methodLabel maps the request method onto a fixed set of labels, so a
