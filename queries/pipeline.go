@@ -29,13 +29,14 @@ import (
 // pipeline mode, four list statements per round trip ran 1.7 times as many
 // statements a second as one per round trip on the full-scale data).
 //
-// Each request still costs exactly one round trip: its statement goes to
-// PostgreSQL once, in the first batch that takes it. The statements of a
-// batch run in one implicit transaction, each with its own snapshot (read
-// committed), so a batch sees every write committed before it was sent.
-// Should one statement fail (an error from PostgreSQL), the ones after it
-// in the batch were skipped by PostgreSQL and are sent again, on the same
-// connection, as the next batch.
+// Each statement runs once, in the first batch that takes it, and costs its
+// request one round trip. The statements of a batch run in one implicit
+// transaction, each with its own snapshot (read committed), so a batch sees
+// every write committed before it was sent. Should one statement fail (an
+// error from PostgreSQL), the ones after it in the batch were skipped by
+// PostgreSQL without running and are sent again, on the same connection, as
+// the next batch: the one case where a request's statement takes a second
+// round trip.
 type readPipe struct {
 	pool  *pgxpool.Pool
 	slots chan struct{}
