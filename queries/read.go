@@ -86,10 +86,10 @@ func (s *Store) ListReviews(ctx context.Context, product int32, sort Sort, limit
 		fnErr = fn(&r)
 		return fnErr
 	}, int64(product), int64(limit), offset)
-	if err != nil && (fnErr == nil || err != fnErr) {
+	if err != nil && err != fnErr {
 		return fmt.Errorf("list reviews: %w", err)
 	}
-	return err
+	return err // nil, or fn's own error as is
 }
 
 // errUnexpectedRow reports a row whose values do not have the shape the

@@ -3,13 +3,15 @@ package server
 import (
 	"testing"
 
+	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/testdb"
 )
 
 func TestNewPool(t *testing.T) {
-	f := func(url string, maxConns int, exact bool, wantMax int32, wantPlan string) {
+	want := []string{queries.ListSQL(queries.SortRelevant), queries.ListSQL(queries.SortNewest), queries.ListSQL(queries.SortHelpful), queries.MetaSQL()}
+	f := func(url string, maxConns int, role poolRole, wantMax int32, wantPlan string) {
 		t.Helper()
-		pool, err := newPool(t.Context(), url, maxConns, exact)
+		pool, err := newPool(t.Context(), url, maxConns, role)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -21,18 +23,28 @@ func TestNewPool(t *testing.T) {
 			t.Errorf("newPool(%q, %d): MinConns %d, want every connection open from the start (%d)", url, maxConns, got, wantMax)
 		}
 		var plan string
-		if err := pool.QueryRow(t.Context(), "SHOW plan_cache_mode").Scan(&plan); err != nil {
+		var prepared int
+		err = pool.QueryRow(t.Context(), "SELECT current_setting('plan_cache_mode'), (SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY($1) AND generic_plans > 0)", want).Scan(&plan, &prepared)
+		if err != nil {
 			t.Fatal(err)
 		}
 		if plan != wantPlan {
 			t.Errorf("newPool(%q): plan_cache_mode %q, want %q", url, plan, wantPlan)
 		}
+		// Read connections come with the read statements prepared and
+		// planned; write connections never run them.
+		wantPrepared := 0
+		if role == readPool {
+			wantPrepared = len(want)
+		}
+		if prepared != wantPrepared {
+			t.Errorf("newPool(%q, role %d): %d read statements prepared and planned, want %d", url, role, prepared, wantPrepared)
+		}
 	}
 	url := testdb.URL()
-	f(url, 16, false, 16, "force_generic_plan")
+	f(url, 16, writePool, 16, "force_generic_plan")
 	// What the URL says wins…
-	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, false, 3, "auto")
-	// …except the size of an exact pool (the read pool: one connection per
-	// pipeline).
-	f(url+"&pool_max_conns=3", 2, true, 2, "force_generic_plan")
+	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, writePool, 3, "auto")
+	// …except the size of a read pool: one connection per pipeline.
+	f(url+"&pool_max_conns=3", 2, readPool, 2, "force_generic_plan")
 }

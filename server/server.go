@@ -96,16 +96,27 @@ func (cfg *Config) setDefaults() {
 	}
 }
 
-// newPool opens a pool on url with maxConns connections, unless the URL
-// sets pool_max_conns itself (exact: whatever the URL says). pgxpool's own
-// default (the number of CPUs, at least 4) starves cache misses: they wait
-// for a connection while PostgreSQL idles.
-func newPool(ctx context.Context, url string, maxConns int, exact bool) (*pgxpool.Pool, error) {
+// poolRole says what a pool serves.
+type poolRole uint8
+
+const (
+	// writePool: writes, readiness checks; sized by DBMaxConns unless the
+	// URL sets pool_max_conns.
+	writePool poolRole = iota
+	// readPool: the batched reads, one connection per pipeline whatever the
+	// URL says; each connection prepares and plans the read statements.
+	readPool
+)
+
+// newPool opens a pool on url with maxConns connections for role.
+// pgxpool's own default (the number of CPUs, at least 4) starves a busy
+// instance: requests wait for a connection while PostgreSQL idles.
+func newPool(ctx context.Context, url string, maxConns int, role poolRole) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
 	}
-	if maxConns > 0 && (exact || !strings.Contains(url, "pool_max_conns")) {
+	if maxConns > 0 && (role == readPool || !strings.Contains(url, "pool_max_conns")) {
 		pc.MaxConns = int32(maxConns)
 	}
 	// Open every connection at start rather than under the first burst of
@@ -124,11 +135,13 @@ func newPool(ctx context.Context, url string, maxConns int, exact bool) (*pgxpoo
 	if _, ok := pc.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
-	// Each new connection prepares and plans the read statements before it
-	// serves, so the first requests on it do not pay for that.
-	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-		queries.WarmConn(ctx, conn)
-		return nil
+	// Each new read connection prepares and plans the read statements
+	// before it serves, so the first requests on it do not pay for that.
+	if role == readPool {
+		pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			queries.WarmConn(ctx, conn)
+			return nil
+		}
 	}
 	return pgxpool.NewWithConfig(ctx, pc)
 }
@@ -140,7 +153,7 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
 
-	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, false)
+	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -154,15 +167,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if pipelines < 1 {
 		pipelines = queries.DefaultReadPipelines()
 	}
-	readPool, err := newPool(ctx, cfg.DatabaseURL, pipelines, true)
+	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
-	defer readPool.Close()
+	defer reads.Close()
 	store := queries.New(primary)
 	if cfg.DatabaseReadURL != "" {
 		// The replica serves reads only (and the freshness probe).
-		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, true)
+		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool)
 		if err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
@@ -174,7 +187,7 @@ func Run(ctx context.Context, cfg Config) error {
 		defer store.Close()
 		log.Info("reads go to the replica when it is current", "max_lag", cfg.ReplicaMaxLag)
 	}
-	store.SetReads(queries.ReadOptions{Pool: readPool, Pipelines: pipelines})
+	store.SetReads(queries.ReadOptions{Pool: reads, Pipelines: pipelines})
 
 	c, err := cache.New(cfg.CacheMaxBytes, cfg.CacheTTL)
 	if err != nil {
