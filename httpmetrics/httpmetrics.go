@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -147,10 +148,7 @@ func (m *Metrics) lookup(k seriesKey) *series {
 		requests: m.set.NewCounter(fmt.Sprintf(`catwalk_http_requests_total{route=%q,method=%q,status="%d"}`, k.route, k.method, k.status)),
 		latency:  h,
 	}
-	next := make(map[seriesKey]*series, len(old)+1)
-	for key, v := range old {
-		next[key] = v
-	}
+	next := maps.Clone(old)
 	next[k] = sr
 	m.series.Store(&next)
 	return sr
