@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -186,9 +187,12 @@ func startInstance(tb testing.TB, bin string, env ...string) *process {
 }
 
 // nginxConfig derives the local config from the repository's nginx.conf:
-// only the listen line and the three upstream server lines change. Each
-// must be found exactly once, so an edit that breaks the derivation fails
-// here rather than testing something other than what is deployed.
+// only the listen line, the three upstream server lines and the line that
+// exempts 127.0.0.1 from the per-client limits change (as in
+// scripts/cluster.sh: the tests send thousands of requests a second from
+// 127.0.0.1; the limit tests connect from 127.0.0.2). Each must be found
+// exactly once, so an edit that breaks the derivation fails here rather
+// than testing something other than what is deployed.
 func nginxConfig(tb testing.TB, port int, upstreams []string) string {
 	tb.Helper()
 	b, err := os.ReadFile(filepath.Join(repoRoot(tb), "nginx.conf"))
@@ -204,6 +208,7 @@ func nginxConfig(tb testing.TB, port int, upstreams []string) string {
 		conf = strings.Replace(conf, old, new, 1)
 	}
 	replace("listen 8080;", "listen 127.0.0.1:"+strconv.Itoa(port)+";")
+	replace("127.0.0.1 0;", "127.0.0.1 1;")
 	if len(upstreams) != 3 {
 		tb.Fatalf("nginx.conf has three upstream servers; got %d addresses", len(upstreams))
 	}
@@ -325,4 +330,81 @@ func metricValue(body, series string) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// rawResponse is what a server sent back to raw bytes on a new connection.
+type rawResponse struct {
+	// Status is 0 when the answer had no status line (NGINX answers an
+	// HTTP/0.9 request with the body alone).
+	Status int
+	Header http.Header
+	Body   string
+	// Err: no answer (the connection closed, or nothing within the
+	// deadline).
+	Err error
+}
+
+func (r rawResponse) String() string {
+	if r.Err != nil {
+		return "no answer: " + r.Err.Error()
+	}
+	return fmt.Sprintf("%d %q %q", r.Status, r.Header.Get("Content-Type"), r.Body)
+}
+
+// rawDo writes req on a new connection to addr (from local, when set, a
+// loopback address such as 127.0.0.2) and reads one response. The
+// deadline only guards against a server that never answers: every case
+// is expected to be answered at once.
+func rawDo(addr, local string, req []byte) rawResponse {
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if local != "" {
+		d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(local)}
+	}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		return rawResponse{Err: err}
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(15 * time.Second))
+	// A server may answer and close before reading everything (a body
+	// over the limit): the answer is what counts, not the write error.
+	go c.Write(req)
+	br := bufio.NewReader(c)
+	head, err := br.Peek(5)
+	if err != nil && len(head) == 0 {
+		return rawResponse{Err: err}
+	}
+	if string(head) != "HTTP/" {
+		rest, _ := io.ReadAll(br)
+		return rawResponse{Body: string(rest)}
+	}
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil {
+		return rawResponse{Err: err}
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return rawResponse{Err: fmt.Errorf("reading the body: %w", err)}
+	}
+	return rawResponse{Status: resp.StatusCode, Header: resp.Header, Body: string(body)}
+}
+
+// isErrorJSON reports whether body is the API's error shape: an object
+// with a non-empty "error" string (and perhaps the "field" at fault).
+func isErrorJSON(body string) bool {
+	var e map[string]any
+	if json.Unmarshal([]byte(body), &e) != nil {
+		return false
+	}
+	msg, ok := e["error"].(string)
+	if !ok || msg == "" {
+		return false
+	}
+	for k := range e {
+		if k != "error" && k != "field" {
+			return false
+		}
+	}
+	return true
 }

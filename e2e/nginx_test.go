@@ -43,8 +43,8 @@ func TestNginxOperations(t *testing.T) {
 	// NGINX refuses a body over 64 KiB itself, in the API's error shape,
 	// and so an overlong header.
 	f("POST", "/reviews", strings.Repeat("x", 64<<10+1), 413, jsonType, `{"error":"request body too large"}`)
-	if r := do(t, "GET", c.Nginx.URL("/healthz"), "", "X-Big", strings.Repeat("x", 9000)); r.Status != 400 || r.Body != `{"error":"malformed request"}` {
-		t.Errorf("GET with a 9000-byte header: %d %q, want 400 JSON", r.Status, r.Body)
+	if r := do(t, "GET", c.Nginx.URL("/healthz"), "", "X-Big", strings.Repeat("x", 9000)); r.Status != 431 || r.Body != `{"error":"request headers too large"}` {
+		t.Errorf("GET with a 9000-byte header: %d %q, want 431 JSON", r.Status, r.Body)
 	}
 
 	m := do(t, "GET", c.Nginx.URL("/metrics"), "")
@@ -84,6 +84,7 @@ type fakeUpstream struct {
 	conns atomic.Int64
 	mu    sync.Mutex
 	hits  map[string]int // by method
+	keys  []string       // the Idempotency-Key of each request, in order
 	srv   *http.Server
 	addr  string
 }
@@ -113,6 +114,7 @@ func (u *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
 	io.Copy(io.Discard, r.Body)
 	u.mu.Lock()
 	u.hits[r.Method]++
+	u.keys = append(u.keys, r.Header.Get("Idempotency-Key"))
 	u.mu.Unlock()
 	if u.fail {
 		conn, _, err := w.(http.Hijacker).Hijack()
@@ -190,6 +192,74 @@ func TestNginxRetryFailure(t *testing.T) {
 	// nginx.conf); a timeout would not be.
 	f("PUT", "/reviews/1/helpful", 3)
 	f("POST", "/reviews", 1)
+}
+
+// TestNginxHelpfulRetryKey: a helpful vote that reached an instance which
+// then dropped the connection without answering may have been counted, so
+// NGINX's retry on the next instance carries the Idempotency-Key of the
+// first attempt (the client's, or one NGINX made for this client request),
+// and the instance that receives the retry answers it without counting it
+// again. Each client request gets a key of its own.
+func TestNginxHelpfulRetryKey(t *testing.T) {
+	// attempts sends one PUT and returns the keys of the attempts it took.
+	// A fresh NGINX each time: after three failures of every instance
+	// (max_fails) NGINX would not try them at all.
+	attempts := func(header ...string) []string {
+		t.Helper()
+		ups := []*fakeUpstream{startFake(t, true, nil), startFake(t, true, nil), startFake(t, true, nil)}
+		p := startNginx(t, []string{ups[0].addr, ups[1].addr, ups[2].addr})
+		r := do(t, "PUT", p.URL("/reviews/1/helpful"), "", header...)
+		if r.Status != 503 || r.Header.Get("Retry-After") == "" {
+			t.Errorf("PUT helpful, every instance dropping it: %d %q, want 503 with Retry-After", r.Status, r.Body)
+		}
+		var keys []string
+		for _, u := range ups {
+			u.mu.Lock()
+			keys = append(keys, u.keys...)
+			u.mu.Unlock()
+		}
+		return keys
+	}
+	sameKey := func(keys []string) string {
+		t.Helper()
+		if len(keys) != 3 {
+			t.Fatalf("the vote reached instances %d times, want 3 (one try per instance)", len(keys))
+		}
+		for _, k := range keys[1:] {
+			if k != keys[0] {
+				t.Errorf("retries carry Idempotency-Key %q, the first attempt %q: a vote could count twice", k, keys[0])
+			}
+		}
+		return keys[0]
+	}
+
+	k1 := sameKey(attempts())
+	if !strings.HasPrefix(k1, "nginx-") || len(k1) != len("nginx-")+32 {
+		t.Errorf("a vote without a key was sent with Idempotency-Key %q, want nginx-<request id>", k1)
+	}
+	if k2 := sameKey(attempts()); k2 == k1 {
+		t.Errorf("two client requests got the same Idempotency-Key %q: the second vote would not count", k1)
+	}
+	// An empty header counts as absent (as on the instance).
+	if k := sameKey(attempts("Idempotency-Key", "")); !strings.HasPrefix(k, "nginx-") {
+		t.Errorf("a vote with an empty key was sent with Idempotency-Key %q, want nginx-<request id>", k)
+	}
+	if k := sameKey(attempts("Idempotency-Key", "client-key-1")); k != "client-key-1" {
+		t.Errorf("the client's Idempotency-Key reached the instance as %q", k)
+	}
+
+	// Other routes pass the client's key as it came, and add none.
+	good := startFake(t, false, []byte(`{}`))
+	p2 := startNginx(t, []string{good.addr, good.addr, good.addr})
+	do(t, "POST", p2.URL("/reviews"), `{}`, "Content-Type", "application/json", "Idempotency-Key", "post-key")
+	do(t, "PUT", p2.URL("/reviews/1/report"), "")
+	do(t, "GET", p2.URL("/reviews?product_id=1"), "")
+	good.mu.Lock()
+	got := append([]string(nil), good.keys...)
+	good.mu.Unlock()
+	if want := []string{"post-key", "", ""}; strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Idempotency-Key on POST, report and GET reached the instance as %q, want %q", got, want)
+	}
 }
 
 // TestNginxKeepaliveGzip: NGINX reuses HTTP/1.1 connections to the

@@ -61,12 +61,14 @@ find_nginx() {
   return 1
 }
 
-# nginx_conf port api_port...: ./nginx.conf with only the listen line and
-# the three upstream server lines changed.
+# nginx_conf port api_port...: ./nginx.conf with only the listen line, the
+# three upstream server lines and the line exempting 127.0.0.1 from the
+# per-client limits changed (load tests here run from 127.0.0.1).
 nginx_conf() {
   local port=$1 i=1 p sedargs=()
   shift
   sedargs+=(-e "s/^\([[:space:]]*\)listen 8080;/\1listen 127.0.0.1:$port;/")
+  sedargs+=(-e "s/^\([[:space:]]*\)127\.0\.0\.1 0;/\1127.0.0.1 1;/")
   for p in "$@"; do
     sedargs+=(-e "s/server api$i:3000 /server 127.0.0.1:$p /")
     i=$((i + 1))

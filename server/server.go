@@ -86,7 +86,7 @@ func (cfg *Config) setDefaults() {
 		cfg.MaxBodyBytes = 64 << 10
 	}
 	if cfg.MaxHeaderBytes <= 0 {
-		cfg.MaxHeaderBytes = 8 << 10
+		cfg.MaxHeaderBytes = 16 << 10
 	}
 	if cfg.CacheMaxBytes <= 0 {
 		cfg.CacheMaxBytes = 256 << 20
