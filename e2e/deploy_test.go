@@ -46,6 +46,20 @@ func TestDeployFiles(t *testing.T) {
 	}
 	f("nginx.conf", nginx, "listen 8080;")
 
+	// Every service has a memory limit; an instance's is its cache's
+	// bound plus the allowance, and so is its Go soft limit.
+	f("docker-compose.yml", compose, "CACHE_MAX_BYTES: ${CACHE_MAX_BYTES:-268435456}")
+	f("docker-compose.yml", compose, "GOMEMLIMIT: ${API_MEMORY_BOUND:-512MiB}")
+	f("docker-compose.yml", compose, "mem_limit: ${API_MEM_LIMIT:-576m}")
+	services := regexp.MustCompile(`(?m)^  ([a-z0-9]+):`).FindAllStringSubmatch(compose[strings.Index(compose, "\nservices:"):strings.Index(compose, "\nvolumes:")], -1)
+	if len(services) != 6 {
+		t.Errorf("found %d services, want db, setup, api1-3, nginx", len(services))
+	}
+	limited := strings.Count(compose, "\n    mem_limit: ") + 3*strings.Count(compose, "\n  mem_limit: ")
+	if limited != len(services) {
+		t.Errorf("%d of %d services have a mem_limit", limited, len(services))
+	}
+
 	// Every base image is pinned to a version, never latest or bare.
 	images := regexp.MustCompile(`(?m)^(?:FROM|\s+image:)\s+(\S+)`).FindAllStringSubmatch(dockerfile+"\n"+compose, -1)
 	if len(images) < 4 {
