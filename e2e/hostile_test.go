@@ -119,6 +119,7 @@ func hostileCases() []hostileCase {
 	add("raw invalid UTF-8 in query", get("/reviews?product_id=4242&sort=\xff\xfe"))
 	add("review_id %00", put("/reviews/%00/helpful"))
 	add("path %zz", get("/%zz"))
+	add("NGINX's error page", get("/_nginx/400"))
 	add("body invalid UTF-8", post(review("summary", "\"\xff\xfe\"")))
 	add("body overlong UTF-8", post(review("summary", "\"\xc0\xaf\"")))
 	add("body escaped NUL", post(review("summary", `"a\u0000b"`)))
