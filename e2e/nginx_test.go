@@ -161,8 +161,13 @@ func TestNginxRetrySuccess(t *testing.T) {
 // TestNginxRetryFailure: when an instance fails after receiving the
 // request, idempotent requests are retried on the next instance (at most
 // three tries in all), a POST never is, and neither is a timed-out
-// helpful vote; NGINX then answers 503 in the API's error shape.
+// helpful vote; NGINX then answers 503 in the API's error shape, saying
+// whether a write may have been applied.
 func TestNginxRetryFailure(t *testing.T) {
+	const (
+		unavailable = `{"error":"service unavailable, retry shortly"}`
+		mayHave     = `{"error":"service unavailable; this write may have been applied: retry it with the same Idempotency-Key"}`
+	)
 	f := func(method, path string, wantTries int) {
 		t.Helper()
 		// A fresh NGINX per case: passive failure detection must not carry
@@ -173,9 +178,14 @@ func TestNginxRetryFailure(t *testing.T) {
 		if method == "POST" {
 			body = `{"product_id":1}`
 		}
+		// A write that reached an instance may have been applied there.
+		want := unavailable
+		if method != "GET" {
+			want = mayHave
+		}
 		r := do(t, method, p.URL(path), body, "Content-Type", "application/json")
-		if r.Status != 503 || r.Body != `{"error":"service unavailable, retry shortly"}` || r.Header.Get("Retry-After") != "1" {
-			t.Errorf("%s %s: %d %q Retry-After %q, want 503 JSON with Retry-After", method, path, r.Status, r.Body, r.Header.Get("Retry-After"))
+		if r.Status != 503 || r.Body != want || r.Header.Get("Retry-After") != "1" {
+			t.Errorf("%s %s: %d %q Retry-After %q, want 503 %s with Retry-After", method, path, r.Status, r.Body, r.Header.Get("Retry-After"), want)
 		}
 		tries := 0
 		for _, u := range ups {
@@ -192,6 +202,19 @@ func TestNginxRetryFailure(t *testing.T) {
 	// nginx.conf); a timeout would not be.
 	f("PUT", "/reviews/1/helpful", 3)
 	f("POST", "/reviews", 1)
+
+	// A write that reached no instance was not applied, and NGINX says
+	// only that the service is unavailable.
+	p := startNginx(t, []string{deadAddr(t), deadAddr(t), deadAddr(t)})
+	for _, m := range []string{"POST", "PUT"} {
+		path := "/reviews"
+		if m == "PUT" {
+			path = "/reviews/1/helpful"
+		}
+		if r := do(t, m, p.URL(path), `{}`, "Content-Type", "application/json"); r.Status != 503 || r.Body != unavailable {
+			t.Errorf("%s %s, every instance refusing connections: %d %q, want 503 %s", m, path, r.Status, r.Body, unavailable)
+		}
+	}
 }
 
 // TestNginxHelpfulRetryKey: a helpful vote that reached an instance which
