@@ -115,6 +115,28 @@ func TestReportSuccess(t *testing.T) {
 	}
 }
 
+// The write and noisy runs alone (PARTS=noisy) report without steps, and
+// without a plot.
+func TestReportNoStepsSuccess(t *testing.T) {
+	dir := fixture(t)
+	steps, _ := filepath.Glob(filepath.Join(dir, "step-*.json"))
+	for _, f := range steps {
+		os.Remove(f)
+	}
+	svg := filepath.Join(t.TempDir(), "cluster.svg")
+	var out, errOut bytes.Buffer
+	if code := run([]string{"-dir", dir, "-plot", svg}, &out, &errOut); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut.String())
+	}
+	md := out.String()
+	if !strings.Contains(md, "**Noisy neighbour") || !strings.Contains(md, "`POST /reviews`") || strings.Contains(md, "Capacity") || strings.Contains(md, "![") {
+		t.Fatalf("report:\n%s", md)
+	}
+	if _, err := os.Stat(svg); err == nil {
+		t.Fatal("a plot without steps")
+	}
+}
+
 func TestInsertSuccess(t *testing.T) {
 	dir := fixture(t)
 	bench := filepath.Join(t.TempDir(), "BENCHMARKS.md")
@@ -142,7 +164,7 @@ func TestInsertSuccess(t *testing.T) {
 
 func TestReportFailure(t *testing.T) {
 	var out, errOut bytes.Buffer
-	if code := run([]string{"-dir", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no step-MIX-RATE.json") {
+	if code := run([]string{"-dir", t.TempDir()}, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), "no results in") {
 		t.Fatalf("empty directory: exit %d, %q", code, errOut.String())
 	}
 	if code := run(nil, &out, &errOut); code != 2 {
