@@ -172,7 +172,7 @@ load() {
     cat "$RESULTS/$name.txt" >&2
     die "bench/load $* failed (status $rc)"
   fi
-  sed -n 's/^result /  /p' "$RESULTS/$name.txt" >&2
+  sed -n "s/^result /  $name: /p" "$RESULTS/$name.txt" >&2
   return "$rc"
 }
 
