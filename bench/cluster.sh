@@ -129,7 +129,7 @@ if [[ -z ${DATABASE_URL:-} ]]; then
     die "cannot start the cluster under $PG_DIR"
   DATABASE_URL=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
   CGO_ENABLED=0 go build -trimpath -o bin/catwalk .
-  bin/catwalk migrate >&2 || die "catwalk migrate failed"
+  bin/catwalk migrate -database-url "$DATABASE_URL" >&2 || die "catwalk migrate failed"
   if [[ $(psql "$DATABASE_URL" -XAtqc "SELECT EXISTS (SELECT FROM reviews)") != t ]]; then
     if [[ ! -f $DATA_DIR/reviews.csv ]]; then
       say "generating the full-scale dataset into $DATA_DIR"
@@ -262,16 +262,22 @@ noisy() {
 }
 
 {
+  echo "### $(date -u '+%Y-%m-%d %H:%M UTC'): three instances behind NGINX"
+  echo
   echo "Run of $(machine_line); commit $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' (with local changes)')."
   if ((generated)); then
-    db="the full-scale dataset of \`catwalk gen\` loaded by \`catwalk etl\`"
+    db="the script's own cluster ($PG_DIR) loaded by \`catwalk etl\` from $DATA_DIR"
   else
     db="the database of DATABASE_URL"
   fi
   echo "Database: $db, $(psql "$DATABASE_URL" -XAtqc "SELECT to_char(count(*), 'FM9,999,999,999') FROM reviews") reviews, products 1..$PRODUCTS,
 shared_buffers $(psql "$DATABASE_URL" -XAtqc "SHOW shared_buffers"), fsync $(psql "$DATABASE_URL" -XAtqc "SHOW fsync"), synchronous_commit $(psql "$DATABASE_URL" -XAtqc "SHOW synchronous_commit");
 load generator, NGINX, the three instances and PostgreSQL on this one machine."
-  echo "Steps of $STEP_DURATION after a $WARMUP warm-up, rates $RATES; \`bench/cluster.sh\` with PARTS=\"$PARTS\"."
+  echo -n "\`bench/cluster.sh\` with PARTS=\"$PARTS\""
+  [[ " $PARTS " == *" capacity "* ]] && echo -n "; steps of $STEP_DURATION after a $WARMUP warm-up, rates $RATES"
+  [[ " $PARTS " == *" writes "* ]] && echo -n "; writes at $WRITE_CONNS connections for $WRITE_DURATION"
+  [[ " $PARTS " == *" noisy "* ]] && echo -n "; noisy neighbour for $NOISY_DURATION"
+  echo "."
 } >"$RESULTS/header.md"
 
 for part in $PARTS; do

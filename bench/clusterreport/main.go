@@ -270,8 +270,10 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	fmt.Fprintf(w, "A step passes at p99 < %s ms and errors ≤ %s %%; latencies in ms from each request's scheduled start (open loop), per operation p50 / p99.\n\n",
-		num(lim.p99Ms), num(100*lim.errRate))
+	if len(steps) > 0 {
+		fmt.Fprintf(w, "A step passes at p99 < %s ms and errors ≤ %s %%; latencies in ms from each request's scheduled start (open loop), per operation p50 / p99.\n\n",
+			num(lim.p99Ms), num(100*lim.errRate))
+	}
 	for _, mix := range mixes(steps) {
 		fmt.Fprintf(w, "**%s**\n\n", mix)
 		var ops []string
