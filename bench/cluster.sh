@@ -40,8 +40,8 @@
 # cluster-<UTC time>.svg when inserting, RESULTS/cluster.svg otherwise).
 #
 # Other settings: NGINX_PORT (18080), API_PORTS ("13001 13002 13003"),
-# PRODUCTS (the largest product id), MAX_IN_FLIGHT (per step: the larger of
-# 1,000 and a fifth of the rate: 200 ms of requests), THREADS (pgbench's, 2). Settings of the
+# PRODUCTS (the largest product id), MAX_IN_FLIGHT (per step: 200 ms of
+# requests, within 1,000..10,000), THREADS (pgbench's, 2). Settings of the
 # instances (DB_MAX_CONNS, DB_READ_PIPELINES, …) pass through the
 # environment. Exit status 0 when every run completed (the Markdown says
 # which targets were met), 1 on failure.
@@ -176,9 +176,16 @@ load() {
   return "$rc"
 }
 
+# in_flight RATE: the open loop's cap on outstanding requests (and client
+# connections): 200 ms of requests, at least 1,000, at most 10,000 (file
+# descriptors; NGINX's 4,096 connections per worker bind long before).
 in_flight() {
-  local r=$1
-  if [[ -n ${MAX_IN_FLIGHT:-} ]]; then echo "$MAX_IN_FLIGHT"; elif ((r / 5 > 1000)); then echo $((r / 5)); else echo 1000; fi
+  local r=$1 n
+  if [[ -n ${MAX_IN_FLIGHT:-} ]]; then echo "$MAX_IN_FLIGHT"; return; fi
+  n=$((r / 5))
+  ((n < 1000)) && n=1000
+  ((n > 10000)) && n=10000
+  echo "$n"
 }
 
 capacity() {
