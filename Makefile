@@ -32,7 +32,7 @@ clean:
 	rm -rf bin
 
 # load testing
-.PHONY: bench-read bench-pipelines load
+.PHONY: bench-read bench-pipelines bench-cluster bench-cluster-noisy load
 
 ## bench-read: read benchmarks side by side (DATABASE_URL of a loaded database on this machine)
 bench-read: build
@@ -41,6 +41,15 @@ bench-read: build
 ## bench-pipelines: cache misses by DB_READ_PIPELINES, next to pgbench (DATABASE_URL as for bench-read)
 bench-pipelines: build
 	bench/pipelines.sh bin/catwalk
+
+## bench-cluster: three instances behind NGINX at rising rates (mixed, shop) and the write ratios; results into BENCHMARKS.md
+## (DATABASE_URL of a loaded database, or none: the script's own full-scale cluster; see bench/README.md)
+bench-cluster: build
+	bench/cluster.sh
+
+## bench-cluster-noisy: mixed at 1,500 req/s through the cluster while a busy loop keeps one core busy
+bench-cluster-noisy: build
+	PARTS=noisy bench/cluster.sh
 
 ## load: one scenario with the Go runner (SCENARIO=list; BASE_URL, PRODUCTS, RATE, DURATION from the environment)
 SCENARIO ?= list

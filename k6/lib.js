@@ -1,4 +1,4 @@
-// Shared by list.js, meta.js, writes.js and mixed.js. It reads scenarios.json
+// Shared by list.js, meta.js, writes.js, mixed.js and shop.js. It reads scenarios.json
 // (the file `go run ./bench/load` reads too) and turns one scenario of it into
 // k6 options, a setup() and one HTTP request per iteration.
 //
@@ -15,6 +15,11 @@
 // GET /reviews for the PUT routes. The run's requests then draw from that
 // sample; reads stay uniform over 1..PRODUCTS. Setup requests are tagged
 // op=setup and are outside the thresholds, which filter on the scenario tag.
+//
+// A scenario with "hot" (shop) draws every product, setup's probes included,
+// from a hot set with probability hot.traffic: floor(PRODUCTS * hot.products)
+// ids (at least one), every stride-th id from 1; otherwise uniformly from
+// 1..PRODUCTS. bench/load draws them the same way (Hot in scenario.go).
 import http from 'k6/http';
 import { check, fail } from 'k6';
 
@@ -49,6 +54,29 @@ function scenario(name) {
 
 function randInt(lo, hi) {
   return lo + Math.floor(Math.random() * (hi - lo + 1));
+}
+
+// hotSet is the hot set of a scenario: size ids 1, 1+stride, 1+2*stride, …
+function hotSet(hot) {
+  const size = Math.max(1, Math.floor(PRODUCTS * hot.products));
+  return { size: size, stride: Math.floor(PRODUCTS / size) };
+}
+
+const hotSets = {};
+
+// productId draws the product of one request of scenario name.
+function productId(name) {
+  const hot = scenario(name).hot;
+  if (hot) {
+    if (!hotSets[name]) {
+      hotSets[name] = hotSet(hot);
+    }
+    if (Math.random() < hot.traffic) {
+      const h = hotSets[name];
+      return 1 + Math.floor(Math.random() * h.size) * h.stride;
+    }
+  }
+  return randInt(1, PRODUCTS);
 }
 
 function pickOne(list) {
@@ -114,7 +142,7 @@ export function setupData(name) {
   const st = config.setup;
   const tags = { tags: { op: 'setup' } };
   for (let i = 0; i < st.max_probes && products.length < st.sample_products; i++) {
-    const id = randInt(1, PRODUCTS);
+    const id = productId(name);
     const meta = http.get(`${BASE_URL}/reviews/meta?product_id=${id}`, tags);
     if (meta.status !== 200) {
       fail(`setup: GET /reviews/meta?product_id=${id} answered ${meta.status}`);
@@ -187,13 +215,13 @@ export function iterate(name, data) {
   let want;
   switch (op) {
     case 'list': {
-      const url = `${BASE_URL}/reviews?product_id=${randInt(1, PRODUCTS)}&sort=${pickOne(SORTS)}`;
+      const url = `${BASE_URL}/reviews?product_id=${productId(name)}&sort=${pickOne(SORTS)}`;
       res = http.get(url, { tags: { op: op, name: 'GET /reviews' } });
       want = 200;
       break;
     }
     case 'meta': {
-      const url = `${BASE_URL}/reviews/meta?product_id=${randInt(1, PRODUCTS)}`;
+      const url = `${BASE_URL}/reviews/meta?product_id=${productId(name)}`;
       res = http.get(url, { tags: { op: op, name: 'GET /reviews/meta' } });
       want = 200;
       break;

@@ -29,6 +29,10 @@ type Options struct {
 	// Log is the server's log file; empty means DataDir + ".log" beside it
 	// (initdb wants an empty data directory).
 	Log string
+	// Port is the loopback port to listen on; 0 picks a free one. A fixed
+	// port lets a long-lived cluster (a loaded benchmark database) keep its
+	// URL across restarts.
+	Port int
 }
 
 // Cluster is a running PostgreSQL server on a loopback port.
@@ -74,8 +78,9 @@ func versionOf(binDir string) int {
 	return v
 }
 
-// Start initialises dataDir when empty and starts a server on a free loopback
-// port. If a server is already running from dataDir it is reused.
+// Start initialises dataDir when empty and starts a server on opt.Port, or a
+// free loopback port. If a server is already running from dataDir it is
+// reused, on whatever port it listens.
 func Start(ctx context.Context, dataDir string, opt Options) (*Cluster, error) {
 	bin, err := BinDir()
 	if err != nil {
@@ -111,6 +116,14 @@ func Start(ctx context.Context, dataDir string, opt Options) (*Cluster, error) {
 // picked, released, then claimed by the server: retry when another process
 // takes it in between.
 func (c *Cluster) startOnFreePort(ctx context.Context, opt Options) error {
+	if opt.Port != 0 {
+		c.Port = opt.Port
+		if err := c.start(ctx, opt); err != nil {
+			return err
+		}
+		c.Started = true
+		return nil
+	}
 	for attempt := 0; ; attempt++ {
 		port, err := freePort()
 		if err != nil {

@@ -2,6 +2,7 @@ package pglocal
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,5 +137,43 @@ func TestStopWhenProcessExits(t *testing.T) {
 			t.Fatal("server still running 30 s after its process was killed")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestStartFixedPort: a cluster asked for a port listens there (a loaded
+// benchmark database keeps its URL), and settings reach the server.
+func TestStartFixedPort(t *testing.T) {
+	dir, err := os.MkdirTemp("", "pglocal-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	port, err := freePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Start(t.Context(), filepath.Join(dir, "pg"), Options{Port: port, Settings: map[string]string{"shared_buffers": "48MB"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	if c.Port != port || !strings.Contains(c.URL("postgres"), fmt.Sprintf(":%d/", port)) {
+		t.Fatalf("cluster on port %d (URL %s), want %d", c.Port, c.URL("postgres"), port)
+	}
+	conn, err := pgx.Connect(t.Context(), c.URL("postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var sb string
+	if err := conn.QueryRow(t.Context(), "SHOW shared_buffers").Scan(&sb); err != nil || sb != "48MB" {
+		t.Fatalf("shared_buffers = %q, %v; want 48MB", sb, err)
+	}
+	// The port is taken now: a second cluster asked for it fails, saying so.
+	other, err := Start(t.Context(), filepath.Join(dir, "other"), Options{Port: port})
+	if err == nil {
+		other.Stop()
+		t.Fatalf("a second cluster started on the taken port %d", port)
 	}
 }

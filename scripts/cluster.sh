@@ -3,18 +3,22 @@
 #
 #   scripts/cluster.sh start   # make cluster
 #   scripts/cluster.sh stop    # make cluster-stop
+#   scripts/cluster.sh nginx-conf PORT API_PORT API_PORT API_PORT   # print the derived NGINX config
 #
-# start: builds bin/catwalk, starts (or reuses) the local PostgreSQL under
-# ./.data/pg, migrates it and loads demo data when it is empty (both done by
-# `catwalk dev`), starts three instances on API_PORTS and NGINX on
-# NGINX_PORT with a config derived from ./nginx.conf. Installs nginx with
-# apt-get when it is missing. Logs and pid files: ./.data/cluster.
+# start: builds bin/catwalk; with DATABASE_URL set, migrates that database
+# (`catwalk migrate`, harmless to repeat) and serves it as it is; without,
+# starts (or reuses) the local PostgreSQL under ./.data/pg, migrates it and
+# loads demo data when it is empty (both done by `catwalk dev`). Then starts
+# three instances on API_PORTS and NGINX on NGINX_PORT with a config derived
+# from ./nginx.conf. Installs nginx with apt-get when it is missing. Logs and
+# pid files: CLUSTER_DIR (./.data/cluster), so another cluster (bench/cluster.sh)
+# can run beside this one with a directory and ports of its own.
 # stop: stops every process start started, PostgreSQL included when start
 # started it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
-DIR=$ROOT/.data/cluster
+DIR=${CLUSTER_DIR:-$ROOT/.data/cluster}
 NGINX_PORT=${NGINX_PORT:-8080}
 API_PORTS=${API_PORTS:-"3001 3002 3003"}
 export PATH="/usr/local/go/bin:$PATH"
@@ -63,17 +67,22 @@ find_nginx() {
 
 # nginx_conf port api_port...: ./nginx.conf with only the listen line, the
 # three upstream server lines and the line exempting 127.0.0.1 from the
-# per-client limits changed (load tests here run from 127.0.0.1).
+# per-client limits changed (load tests here run from 127.0.0.1); fails when
+# one of the server lines is not there exactly once (nginx.conf changed shape).
 nginx_conf() {
-  local port=$1 i=1 p sedargs=()
+  local port=$1 i=1 p sedargs=() conf
   shift
+  [[ $# == 3 ]] || { log "nginx.conf has three upstream servers; got $# ports"; return 1; }
   sedargs+=(-e "s/^\([[:space:]]*\)listen 8080;/\1listen 127.0.0.1:$port;/")
   sedargs+=(-e "s/^\([[:space:]]*\)127\.0\.0\.1 0;/\1127.0.0.1 1;/")
   for p in "$@"; do
+    [[ $(grep -c "server api$i:3000 " "$ROOT/nginx.conf") == 1 ]] || { log "nginx.conf: 'server api$i:3000' is not there exactly once"; return 1; }
     sedargs+=(-e "s/server api$i:3000 /server 127.0.0.1:$p /")
     i=$((i + 1))
   done
-  sed "${sedargs[@]}" "$ROOT/nginx.conf"
+  [[ $(grep -c "^[[:space:]]*listen 8080;" "$ROOT/nginx.conf") == 1 ]] || { log "nginx.conf: 'listen 8080;' is not there exactly once"; return 1; }
+  conf=$(sed "${sedargs[@]}" "$ROOT/nginx.conf")
+  printf '%s\n' "$conf"
 }
 
 start() {
@@ -91,25 +100,37 @@ start() {
   CGO_ENABLED=0 go build -trimpath -o bin/catwalk .
 
   local out url started
-  out=$(go run ./scripts/localdb start)
-  url=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
-  started=$(sed -n 's/^STARTED=//p' <<<"$out")
-  [[ $started == 1 ]] && touch "$DIR/db.started"
-  log "PostgreSQL at $url"
+  if [[ -n ${DATABASE_URL:-} ]]; then
+    # An existing database (a full-scale load, say): migrate it and serve
+    # it as it is, never adding demo data.
+    url=$DATABASE_URL
+    log "serving DATABASE_URL; migrating it"
+    if ! DATABASE_URL=$url bin/catwalk migrate >"$DIR/setup.log" 2>&1; then
+      log "catwalk migrate failed; see $DIR/setup.log"
+      tail -20 "$DIR/setup.log" >&2
+      exit 1
+    fi
+  else
+    out=$(go run ./scripts/localdb start)
+    url=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
+    started=$(sed -n 's/^STARTED=//p' <<<"$out")
+    [[ $started == 1 ]] && touch "$DIR/db.started"
+    log "PostgreSQL at $url"
 
-  # Migrations and demo data (when the database is empty), done by `dev`,
-  # which exits once it serves.
-  local setup_port=${SETUP_PORT:-3099}
-  DATABASE_URL=$url DRAIN_DELAY=0s bin/catwalk dev -port "$setup_port" >"$DIR/setup.log" 2>&1 &
-  local setup_pid=$!
-  if ! wait_http "http://127.0.0.1:$setup_port/healthz" 600; then
-    kill "$setup_pid" 2>/dev/null || true
-    log "migrating or loading demo data failed; see $DIR/setup.log"
-    tail -20 "$DIR/setup.log" >&2
-    exit 1
+    # Migrations and demo data (when the database is empty), done by `dev`,
+    # which exits once it serves.
+    local setup_port=${SETUP_PORT:-3099}
+    DATABASE_URL=$url DRAIN_DELAY=0s bin/catwalk dev -port "$setup_port" >"$DIR/setup.log" 2>&1 &
+    local setup_pid=$!
+    if ! wait_http "http://127.0.0.1:$setup_port/healthz" 600; then
+      kill "$setup_pid" 2>/dev/null || true
+      log "migrating or loading demo data failed; see $DIR/setup.log"
+      tail -20 "$DIR/setup.log" >&2
+      exit 1
+    fi
+    kill -TERM "$setup_pid"
+    wait "$setup_pid" || true
   fi
-  kill -TERM "$setup_pid"
-  wait "$setup_pid" || true
 
   local i=1 p ports=()
   for p in $API_PORTS; do
@@ -124,7 +145,7 @@ start() {
 
   mkdir -p "$DIR/nginx"
   chmod 755 "$DIR" "$DIR/nginx"
-  nginx_conf "$NGINX_PORT" "${ports[@]}" >"$DIR/nginx/nginx.conf"
+  nginx_conf "$NGINX_PORT" "${ports[@]}" >"$DIR/nginx/nginx.conf" || exit 1
   "$NGINX" -p "$DIR/nginx" -c "$DIR/nginx/nginx.conf" -g "daemon off; pid $DIR/nginx/nginx.pid;" >"$DIR/nginx.log" 2>&1 &
   echo $! >"$DIR/nginx.pid"
   wait_http "http://127.0.0.1:$NGINX_PORT/healthz" 30 || { log "nginx did not start; see $DIR/nginx.log"; exit 1; }
@@ -148,8 +169,13 @@ stop() {
 case "${1:-}" in
 start) start ;;
 stop) stop ;;
+nginx-conf)
+  shift
+  [[ $# -ge 1 ]] || { echo "usage: $0 nginx-conf PORT API_PORT API_PORT API_PORT" >&2; exit 2; }
+  nginx_conf "$@"
+  ;;
 *)
-  echo "usage: $0 start|stop" >&2
+  echo "usage: $0 start|stop|nginx-conf PORT API_PORT…" >&2
   exit 2
   ;;
 esac

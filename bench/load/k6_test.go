@@ -259,3 +259,42 @@ func TestK6ScriptsSetupFailure(t *testing.T) {
 		t.Fatalf("setup against a 501 API: err %v, output\n%s", err, out)
 	}
 }
+
+// k6/shop.js draws products as bench/load does: about 81 % of reads on the
+// hot set that Hot.hotSet computes (80 % hot, plus the hot 5 % of the
+// uniform rest). A script with another hot set, or none, lands near 5 %.
+func TestK6ShopHotSetSuccess(t *testing.T) {
+	file, err := LoadFile(filepath.Join(k6Dir, "scenarios.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := &fakeAPI{}
+	base := startFakeTCP(t, a)
+	r := runK6Script(t, "shop", map[string]string{"BASE_URL": base, "PRODUCTS": "1000"}, 300)
+	size, stride := file.Scenarios["shop"].Hot.hotSet(1000)
+	reads, hot := 0, 0
+	for _, q := range r.Requests[r.SetupRequests:] {
+		if q.Op != "list" && q.Op != "meta" {
+			continue
+		}
+		u, err := url.Parse(q.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		id, err := strconv.Atoi(u.Query().Get("product_id"))
+		if err != nil || id < 1 || id > 1000 {
+			t.Fatalf("read of product %q outside 1..1000", u.Query().Get("product_id"))
+		}
+		reads++
+		if isHot(id, size, stride) {
+			hot++
+		}
+	}
+	// About 285 reads; 81 % ± 2.3 points (one standard deviation).
+	if reads < 250 {
+		t.Fatalf("%d reads in 300 iterations, want about 95 %%", reads)
+	}
+	if share := float64(hot) / float64(reads); share < 0.70 || share > 0.92 {
+		t.Fatalf("%d of %d reads on the hot set (%.2f), want about 0.81", hot, reads, share)
+	}
+}

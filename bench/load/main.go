@@ -60,6 +60,8 @@ type config struct {
 	p99           time.Duration
 	maxErrorRate  float64
 	allowRemote   bool
+	jsonPath      string
+	ops           []string
 }
 
 func parseArgs(args []string, stderr io.Writer) (*config, error) {
@@ -84,6 +86,16 @@ threshold fails.`)
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.DurationVar(&c.p99, "p99", 0, "threshold on p99 latency (0: the scenario's p99_ms)")
 	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests (-1: the scenario's)")
+	fs.StringVar(&c.jsonPath, "json", "", "also write the run's figures as JSON to this file (overall and per operation; see summary.go)")
+	fs.Func("ops", "comma-separated operations of the scenario's mix to keep, at their weights (default: the whole mix)", func(v string) error {
+		c.ops = nil
+		for _, op := range strings.Split(v, ",") {
+			if op = strings.TrimSpace(op); op != "" {
+				c.ops = append(c.ops, op)
+			}
+		}
+		return nil
+	})
 	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback (command line only, the environment is ignored)")
 	if err := envflag.Parse(fs, args); err != nil {
 		return nil, err
@@ -153,6 +165,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 		fmt.Fprintf(stderr, "load: no scenario %q in %s (have %s)\n", c.scenario, c.scenariosPath, strings.Join(file.Names(), ", "))
 		return 2
 	}
+	if s, err = s.Only(c.ops); err != nil {
+		fmt.Fprintf(stderr, "load: -ops: scenario %s: %v\n", c.scenario, err)
+		return 2
+	}
 	products := file.Products
 	if c.products > 0 {
 		products = c.products
@@ -183,6 +199,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	}
 
 	t := newTarget(u, products, conns, c.timeout, dial)
+	t.setHot(s.Hot)
 	if err := t.setup(s, file.Setup); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
@@ -204,6 +221,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 		elapsed = runClosed(ctx, t, p, conns, d, c.maxRequests, st)
 	}
 	pass := report(stdout, c.scenario, c.mode, st, elapsed, p99, maxErr)
+	if c.jsonPath != "" {
+		sum := summarize(c.scenario, c.mode, st, elapsed, p99, maxErr, pass)
+		if c.mode == "open" {
+			sum.Rate, sum.MaxInFlight = rate, inFlight
+		} else {
+			sum.Conns = conns
+		}
+		sum.Duration = d.Seconds()
+		if err := sum.write(c.jsonPath); err != nil {
+			fmt.Fprintln(stderr, "load:", err)
+			return 1
+		}
+	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "load: interrupted")
 		return 1

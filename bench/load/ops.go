@@ -22,6 +22,30 @@ type target struct {
 	products int
 	timeout  time.Duration
 	sample   sample
+
+	// hotSize products 1, 1+hotStride, … get hotShare of the product
+	// choices (Scenario.Hot); hotSize 0: uniform.
+	hotSize, hotStride int
+	hotShare           float64
+}
+
+// setHot makes productID follow h (nil: uniform over all products).
+func (t *target) setHot(h *Hot) {
+	if h == nil {
+		t.hotSize = 0
+		return
+	}
+	t.hotSize, t.hotStride = h.hotSet(t.products)
+	t.hotShare = h.Traffic
+}
+
+// productID draws the product of one request, as k6/lib.js's productId:
+// from the hot set with probability hotShare, else uniform over 1..products.
+func (t *target) productID() int {
+	if t.hotSize > 0 && rand.Float64() < t.hotShare {
+		return 1 + rand.IntN(t.hotSize)*t.hotStride
+	}
+	return 1 + rand.IntN(t.products)
 }
 
 // sample is what setup learnt for the write operations.
@@ -117,12 +141,12 @@ func (t *target) build(req *fasthttp.Request, op string) error {
 	switch op {
 	case "list":
 		uri = append(uri, "/reviews?product_id="...)
-		uri = strconv.AppendInt(uri, int64(1+rand.IntN(t.products)), 10)
+		uri = strconv.AppendInt(uri, int64(t.productID()), 10)
 		uri = append(uri, "&sort="...)
 		uri = append(uri, sorts[rand.IntN(len(sorts))]...)
 	case "meta":
 		uri = append(uri, "/reviews/meta?product_id="...)
-		uri = strconv.AppendInt(uri, int64(1+rand.IntN(t.products)), 10)
+		uri = strconv.AppendInt(uri, int64(t.productID()), 10)
 	case "post":
 		if len(t.sample.products) == 0 {
 			return errors.New("no sampled product to post to")
@@ -180,7 +204,8 @@ func (t *target) getJSON(path string, v any) error {
 }
 
 // setup samples products and review ids for the write operations of s, the
-// same way k6/lib.js's setupData does: random products that have
+// same way k6/lib.js's setupData does: random products (drawn as reads
+// draw them, so from the hot set mostly when the scenario has one) that have
 // characteristics, each proved by a first POST (422 drops it), and the
 // review ids of their first page.
 func (t *target) setup(s *Scenario, st Setup) error {
@@ -190,7 +215,7 @@ func (t *target) setup(s *Scenario, st Setup) error {
 		return nil
 	}
 	for i := 0; i < st.MaxProbes && len(t.sample.products) < st.SampleProducts; i++ {
-		id := 1 + rand.IntN(t.products)
+		id := t.productID()
 		var meta struct {
 			Characteristics map[string]struct {
 				ID int `json:"id"`

@@ -33,6 +33,32 @@ type Scenario struct {
 	MaxVUs          int        `json:"maxVUs"`
 	Mix             []Weighted `json:"mix"`
 	Thresholds      Thresholds `json:"thresholds"`
+	// Hot, when set, concentrates traffic on a minority of products;
+	// without it products are uniform.
+	Hot *Hot `json:"hot,omitempty"`
+}
+
+// Hot is a popular minority of products: Products (a fraction of all) get
+// Traffic (a fraction) of the product choices — reads pick their product
+// this way, and setup samples the write operations' products this way too,
+// so writes land mostly on products that are read (and cached). The hot set
+// is spread over the id range (every stride-th id from 1), not a block of
+// low ids, so it is not one contiguous stretch of the tables; the other
+// choices are uniform over all products, hot ones included.
+type Hot struct {
+	Products float64 `json:"products"`
+	Traffic  float64 `json:"traffic"`
+}
+
+// hotSet is the hot set of products 1..n: size ids 1, 1+stride, 1+2·stride…
+// k6/lib.js computes the same (hotSet there): floor(n·products), at least
+// one, and stride floor(n/size).
+func (h *Hot) hotSet(n int) (size, stride int) {
+	size = int(float64(n) * h.Products)
+	if size < 1 {
+		size = 1
+	}
+	return size, n / size
 }
 
 // Weighted is one operation of a mix and its relative weight.
@@ -123,6 +149,10 @@ func (s *Scenario) validate() error {
 		return errors.New("thresholds.p99_ms must be > 0")
 	case s.Thresholds.MaxErrorRate < 0 || s.Thresholds.MaxErrorRate > 1:
 		return errors.New("thresholds.max_error_rate must be in [0, 1]")
+	case s.Hot != nil && !(s.Hot.Products > 0 && s.Hot.Products < 1):
+		return errors.New("hot.products must be a fraction in (0, 1)")
+	case s.Hot != nil && !(s.Hot.Traffic > 0 && s.Hot.Traffic <= 1):
+		return errors.New("hot.traffic must be a fraction in (0, 1]")
 	}
 	for _, m := range s.Mix {
 		if !ops[m.Op] {
@@ -143,6 +173,35 @@ func (f *File) Names() []string {
 	}
 	sort.Strings(names)
 	return names
+}
+
+// Only is a copy of s whose mix keeps the operations named (at their
+// weights): a scenario's writes alone, say, at the concurrency of a
+// pgbench run (bench/cluster.sh). No names keeps the whole mix.
+func (s *Scenario) Only(names []string) (*Scenario, error) {
+	if len(names) == 0 {
+		return s, nil
+	}
+	c := *s
+	c.Mix = nil
+	seen := map[string]bool{}
+	for _, n := range names {
+		if seen[n] {
+			continue
+		}
+		seen[n] = true
+		found := false
+		for _, m := range s.Mix {
+			if m.Op == n {
+				c.Mix = append(c.Mix, m)
+				found = true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("the scenario's mix has no op %q", n)
+		}
+	}
+	return &c, nil
 }
 
 // Uses reports whether the mix holds any of the operations.

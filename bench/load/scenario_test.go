@@ -19,7 +19,7 @@ func TestScenariosFileSuccess(t *testing.T) {
 	if got, want := f.Products, 1000011; got != want {
 		t.Fatalf("products = %d, want the full-scale %d", got, want)
 	}
-	if got, want := strings.Join(f.Names(), ","), "list,meta,mixed,writes"; got != want {
+	if got, want := strings.Join(f.Names(), ","), "list,meta,mixed,shop,writes"; got != want {
 		t.Fatalf("scenarios %s, want %s", got, want)
 	}
 	mixed := f.Scenarios["mixed"]
@@ -50,6 +50,87 @@ func TestScenariosFileSuccess(t *testing.T) {
 	}
 	if !f.Scenarios["list"].Uses("list") || f.Scenarios["list"].Uses("post", "helpful", "report") {
 		t.Fatal("list must read only")
+	}
+	for _, name := range []string{"list", "meta", "writes", "mixed"} {
+		if f.Scenarios[name].Hot != nil {
+			t.Fatalf("%s has a hot set; products stay uniform outside shop", name)
+		}
+	}
+
+	// shop: 70 % list, 25 % meta, 3 % helpful, 1.5 % post, 0.5 % report,
+	// 80 % of the traffic on 5 % of the products.
+	shop := f.Scenarios["shop"]
+	total := 0
+	for _, m := range shop.Mix {
+		total += m.Weight
+	}
+	want := map[string]float64{"list": 70, "meta": 25, "helpful": 3, "post": 1.5, "report": 0.5}
+	if len(shop.Mix) != len(want) {
+		t.Fatalf("shop mix %+v, want the five operations once each", shop.Mix)
+	}
+	for _, m := range shop.Mix {
+		if got := 100 * float64(m.Weight) / float64(total); got != want[m.Op] {
+			t.Fatalf("shop: %s is %g %%, want %g %%", m.Op, got, want[m.Op])
+		}
+	}
+	if shop.Hot == nil || shop.Hot.Products != 0.05 || shop.Hot.Traffic != 0.8 {
+		t.Fatalf("shop hot set %+v, want 80 %% of traffic on 5 %% of products", shop.Hot)
+	}
+	if size, stride := shop.Hot.hotSet(f.Products); size != 50000 || stride != 20 {
+		t.Fatalf("full-scale hot set: %d products every %d, want 50000 every 20", size, stride)
+	}
+}
+
+func TestHotSetSuccess(t *testing.T) {
+	for _, c := range []struct {
+		n            int
+		products     float64
+		size, stride int
+	}{
+		{1000, 0.05, 50, 20},
+		{1000011, 0.05, 50000, 20},
+		{3, 0.05, 1, 3}, // at least one hot product
+		{1, 0.5, 1, 1},
+		{10, 0.3, 3, 3},
+	} {
+		size, stride := (&Hot{Products: c.products, Traffic: 0.8}).hotSet(c.n)
+		if size != c.size || stride != c.stride {
+			t.Errorf("hotSet(%d) with products %g = %d every %d, want %d every %d", c.n, c.products, size, stride, c.size, c.stride)
+		}
+		if last := 1 + (size-1)*stride; last > c.n {
+			t.Errorf("hotSet(%d): last hot id %d is past the products", c.n, last)
+		}
+	}
+}
+
+func TestOnlySuccess(t *testing.T) {
+	f, err := LoadFile(filepath.Join(k6Dir, "scenarios.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mixed := f.Scenarios["mixed"]
+	s, err := mixed.Only([]string{"helpful", "post", "helpful"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Mix) != 2 || s.Mix[0] != (Weighted{"helpful", 230}) || s.Mix[1] != (Weighted{"post", 250}) {
+		t.Fatalf("Only(helpful, post) = %+v", s.Mix)
+	}
+	if len(mixed.Mix) != 5 {
+		t.Fatalf("Only changed the scenario itself: %+v", mixed.Mix)
+	}
+	if all, err := mixed.Only(nil); err != nil || all != mixed {
+		t.Fatalf("Only(nil) = %v, %v; want the scenario as it is", all, err)
+	}
+}
+
+func TestOnlyFailure(t *testing.T) {
+	f, err := LoadFile(filepath.Join(k6Dir, "scenarios.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Scenarios["list"].Only([]string{"helpful"}); err == nil || !strings.Contains(err.Error(), `no op "helpful"`) {
+		t.Fatalf("Only(helpful) of list = %v, want an error naming the op", err)
 	}
 }
 
@@ -116,5 +197,10 @@ func TestParseFileFailure(t *testing.T) {
 	f(`"max_error_rate": 0`, `"max_error_rate": 2`, "max_error_rate")
 	f(`"max_probes": 5`, `"max_probes": 0`, "max_probes")
 	f(`[{"op": "list", "weight": 1}]`, `[]`, "empty mix")
+	f(`"mix":`, `"hot": {"products": 0, "traffic": 0.8}, "mix":`, "hot.products")
+	f(`"mix":`, `"hot": {"products": 1, "traffic": 0.8}, "mix":`, "hot.products")
+	f(`"mix":`, `"hot": {"products": 0.05, "traffic": 0}, "mix":`, "hot.traffic")
+	f(`"mix":`, `"hot": {"products": 0.05, "traffic": 1.5}, "mix":`, "hot.traffic")
+	f(`"mix":`, `"hot": {"products": 0.05}, "mix":`, "hot.traffic")
 	f(`{"products"`, `[{"products"`, "scenarios")
 }

@@ -1,0 +1,461 @@
+// Command clusterreport turns the results bench/cluster.sh leaves in a
+// directory into the Markdown of BENCHMARKS.md's "Cluster" section and a
+// latency-over-rate plot (SVG or PNG, by the file's extension).
+//
+//	go run ./bench/clusterreport -dir RESULTS -plot bench/results/cluster.svg [-insert BENCHMARKS.md]
+//
+// The directory holds, each optional (but not all):
+//
+//	header.md               lines printed first (machine, date, commit, dataset)
+//	step-MIX-RATE.json      bench/load -json of one open-loop step of MIX at RATE req/s
+//	write-helpful.json      bench/load -json: PUT …/helpful alone, closed loop
+//	write-post.json         bench/load -json: POST /reviews alone, closed loop
+//	pgbench-helpful.tps     pgbench's transactions/s with bench/pgbench/helpful_bare.sql
+//	pgbench-post.tps        the same with bench/pgbench/post_bare.sql
+//	noisy.json              bench/load -json of the noisy-neighbour run
+//
+// A step passes when its p99 is under -p99-limit-ms and its share of
+// errors at most -max-error-rate (bench/load's thresholds); a mix's capacity is the highest offered
+// rate of its passing steps below the first failing one (the script stops a
+// mix there). With -insert, the section goes into that file right after
+// the marker line (newest results first); the section is printed on stdout
+// in any case.
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Marker is the line of BENCHMARKS.md after which -insert puts a run.
+const Marker = "<!-- bench/cluster.sh inserts its results below this line, newest first -->"
+
+// summary is the part of bench/load's -json output this report reads.
+type summary struct {
+	Scenario  string               `json:"scenario"`
+	Rate      int                  `json:"rate"`
+	Conns     int                  `json:"conns"`
+	Duration  float64              `json:"duration_s"`
+	Requests  int64                `json:"requests"`
+	Errors    int64                `json:"errors"`
+	ErrorRate float64              `json:"error_rate"`
+	Achieved  float64              `json:"achieved_rps"`
+	Latency   percentiles          `json:"latency_ms"`
+	Outcomes  []string             `json:"outcomes"`
+	ByOp      map[string]opSummary `json:"by_op"`
+}
+
+type percentiles struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+type opSummary struct {
+	Requests int64       `json:"requests"`
+	Errors   int64       `json:"errors"`
+	Latency  percentiles `json:"latency_ms"`
+}
+
+// step is one rate of one mix.
+type step struct {
+	mix string
+	summary
+}
+
+// limits are the capacity criteria.
+type limits struct {
+	p99Ms   float64
+	errRate float64
+}
+
+// pass judges a step as bench/load's thresholds do (p99 strictly under the
+// limit, as k6's p(99)<limit), so the report agrees with the exit status
+// that stopped the mix.
+func (l limits) pass(s summary) bool {
+	return s.Requests > 0 && s.Latency.P99 < l.p99Ms && s.ErrorRate <= l.errRate
+}
+
+// Targets of issue 10, printed beside the figures.
+var capacityTarget = map[string]int{"mixed": 5000, "shop": 10000}
+
+const (
+	helpfulTarget = 0.60
+	postTarget    = 0.50
+)
+
+var opOrder = []string{"list", "meta", "post", "helpful", "report"}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("clusterreport", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	dir := fs.String("dir", "", "results directory written by bench/cluster.sh")
+	plotPath := fs.String("plot", "", "write the latency-over-rate plot here (.svg or .png)")
+	plotLink := fs.String("plot-link", "", "path of the plot as the Markdown links it (default: -plot)")
+	insert := fs.String("insert", "", "insert the section into this file after the marker line")
+	p99 := fs.Float64("p99-limit-ms", 100, "a step passes at this p99 or below (ms)")
+	maxErr := fs.Float64("max-error-rate", 0.001, "a step passes at this share of errors or below")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *dir == "" || fs.NArg() > 0 {
+		fmt.Fprintln(stderr, "usage: clusterreport -dir RESULTS [-plot FILE.svg] [-insert BENCHMARKS.md]")
+		return 2
+	}
+	lim := limits{p99Ms: *p99, errRate: *maxErr}
+	steps, err := readSteps(*dir)
+	if err != nil {
+		fmt.Fprintln(stderr, "clusterreport:", err)
+		return 1
+	}
+	if len(steps) == 0 && !anyFile(*dir, "write-helpful.json", "write-post.json", "pgbench-helpful.tps", "pgbench-post.tps", "noisy.json") {
+		fmt.Fprintf(stderr, "clusterreport: no results in %s (no step-MIX-RATE.json, write-*.json, pgbench-*.tps or noisy.json)\n", *dir)
+		return 1
+	}
+	link := *plotLink
+	if link == "" {
+		link = *plotPath
+	}
+	if len(steps) == 0 {
+		link = "" // the plot is of the rate steps: none, no plot
+	} else if *plotPath != "" {
+		if err := writePlot(*plotPath, steps, lim); err != nil {
+			fmt.Fprintln(stderr, "clusterreport: plot:", err)
+			return 1
+		}
+	}
+	var md bytes.Buffer
+	if err := writeMarkdown(&md, *dir, steps, lim, link); err != nil {
+		fmt.Fprintln(stderr, "clusterreport:", err)
+		return 1
+	}
+	if *insert != "" {
+		if err := insertSection(*insert, md.Bytes()); err != nil {
+			fmt.Fprintln(stderr, "clusterreport:", err)
+			return 1
+		}
+	}
+	stdout.Write(md.Bytes())
+	return 0
+}
+
+var stepName = regexp.MustCompile(`^step-([a-z0-9_]+)-([0-9]+)\.json$`)
+
+// readSteps reads every step file, by mix and then offered rate.
+func readSteps(dir string) ([]step, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	var steps []step
+	for _, e := range entries {
+		m := stepName.FindStringSubmatch(e.Name())
+		if m == nil {
+			continue
+		}
+		var s summary
+		if err := readJSON(filepath.Join(dir, e.Name()), &s); err != nil {
+			return nil, err
+		}
+		steps = append(steps, step{mix: m[1], summary: s})
+	}
+	sort.Slice(steps, func(i, j int) bool {
+		if steps[i].mix != steps[j].mix {
+			return mixRank(steps[i].mix) < mixRank(steps[j].mix)
+		}
+		return steps[i].Rate < steps[j].Rate
+	})
+	return steps, nil
+}
+
+func anyFile(dir string, names ...string) bool {
+	for _, n := range names {
+		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
+			return true
+		}
+	}
+	return false
+}
+
+// mixRank puts mixed before shop, then any other mix by name.
+func mixRank(mix string) string {
+	switch mix {
+	case "mixed":
+		return "0"
+	case "shop":
+		return "1"
+	}
+	return "2" + mix
+}
+
+func readJSON(path string, v any) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	if err := json.Unmarshal(b, v); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// optionalJSON reads path into v; false when the file is absent.
+func optionalJSON(path string, v any) (bool, error) {
+	if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	return true, readJSON(path, v)
+}
+
+// optionalNumber reads a file holding one number; false when absent.
+func optionalNumber(path string) (float64, bool, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, err
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return v, true, nil
+}
+
+// mixes lists the mixes of steps in order.
+func mixes(steps []step) []string {
+	var out []string
+	for _, s := range steps {
+		if len(out) == 0 || out[len(out)-1] != s.mix {
+			out = append(out, s.mix)
+		}
+	}
+	return out
+}
+
+// capacity is the highest offered rate passing before the first failing
+// step of mix; 0 when the first step fails.
+func capacity(steps []step, mix string, lim limits) (rate int, stoppedAt int) {
+	for _, s := range steps {
+		if s.mix != mix {
+			continue
+		}
+		if !lim.pass(s.summary) {
+			return rate, s.Rate
+		}
+		rate = s.Rate
+	}
+	return rate, 0
+}
+
+func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink string) error {
+	if h, err := os.ReadFile(filepath.Join(dir, "header.md")); err == nil {
+		w.Write(bytes.TrimRight(h, "\n"))
+		fmt.Fprint(w, "\n\n")
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return err
+	}
+	if len(steps) > 0 {
+		fmt.Fprintf(w, "A step passes at p99 < %s ms and errors ≤ %s %%; latencies in ms from each request's scheduled start (open loop), per operation p50 / p99.\n\n",
+			num(lim.p99Ms), num(100*lim.errRate))
+	}
+	for _, mix := range mixes(steps) {
+		fmt.Fprintf(w, "**%s**\n\n", mix)
+		var ops []string
+		for _, op := range opOrder {
+			for _, s := range steps {
+				if _, ok := s.ByOp[op]; ok && s.mix == mix {
+					ops = append(ops, op)
+					break
+				}
+			}
+		}
+		fmt.Fprint(w, "| offered req/s | achieved req/s | p50 | p99 |")
+		for _, op := range ops {
+			fmt.Fprintf(w, " %s |", op)
+		}
+		fmt.Fprint(w, " errors | verdict |\n|---:|---:|---:|---:|")
+		for range ops {
+			fmt.Fprint(w, "---:|")
+		}
+		fmt.Fprint(w, "---:|---|\n")
+		for _, s := range steps {
+			if s.mix != mix {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %s | %s |", thousands(float64(s.Rate)), thousands(s.Achieved), num(s.Latency.P50), num(s.Latency.P99))
+			for _, op := range ops {
+				o, ok := s.ByOp[op]
+				if !ok || o.Requests == 0 {
+					fmt.Fprint(w, " – |")
+					continue
+				}
+				fmt.Fprintf(w, " %s / %s |", num(o.Latency.P50), num(o.Latency.P99))
+			}
+			verdict := "pass"
+			if !lim.pass(s.summary) {
+				verdict = "**over**"
+			}
+			fmt.Fprintf(w, " %s | %s |\n", errorsCell(s.summary), verdict)
+		}
+		rate, stopped := capacity(steps, mix, lim)
+		fmt.Fprintf(w, "\nCapacity of `%s`: %s req/s", mix, thousands(float64(rate)))
+		if stopped > 0 {
+			fmt.Fprintf(w, " (stopped at %s req/s)", thousands(float64(stopped)))
+		} else {
+			fmt.Fprint(w, " (every step passed: raise RATES)")
+		}
+		if t, ok := capacityTarget[mix]; ok {
+			fmt.Fprintf(w, "; target ≥ %s: %s", thousands(float64(t)), met(rate >= t))
+		}
+		fmt.Fprint(w, ".\n\n")
+	}
+	if plotLink != "" {
+		fmt.Fprintf(w, "![p50 and p99 over the offered rate](%s)\n\n", plotLink)
+	}
+	if err := writeWrites(w, dir); err != nil {
+		return err
+	}
+	return writeNoisy(w, dir)
+}
+
+func writeWrites(w io.Writer, dir string) error {
+	type row struct {
+		name, file, tps, bare string
+		target             float64
+	}
+	rows := []row{
+		{"`PUT /reviews/:id/helpful`", "write-helpful.json", "pgbench-helpful.tps", "`helpful_bare.sql` (the UPDATE alone)", helpfulTarget},
+		{"`POST /reviews`", "write-post.json", "pgbench-post.tps", "`post_bare.sql` (createReview without `pg_notify`)", postTarget},
+	}
+	header := false
+	for _, r := range rows {
+		var s summary
+		ok, err := optionalJSON(filepath.Join(dir, r.file), &s)
+		if err != nil {
+			return err
+		}
+		tps, okTPS, err := optionalNumber(filepath.Join(dir, r.tps))
+		if err != nil {
+			return err
+		}
+		if !ok && !okTPS {
+			continue
+		}
+		if !header {
+			fmt.Fprintf(w, "**Writes through the cluster against pgbench at the same concurrency (%d connections, closed loop)**\n\n", s.Conns)
+			fmt.Fprint(w, "| write | through NGINX req/s | p50 | p99 | errors | pgbench bare | its tps | ratio | target |\n|---|---:|---:|---:|---:|---|---:|---:|---|\n")
+			header = true
+		}
+		ratio := "–"
+		verdict := "–"
+		if ok && okTPS && tps > 0 {
+			q := s.Achieved / tps
+			ratio = fmt.Sprintf("%.2f", q)
+			verdict = fmt.Sprintf("≥ %.2f: %s", r.target, met(q >= r.target && s.ErrorRate == 0))
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
+			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), r.bare, thousands(tps), ratio, verdict)
+	}
+	if header {
+		fmt.Fprintln(w)
+	}
+	return nil
+}
+
+func writeNoisy(w io.Writer, dir string) error {
+	var s summary
+	ok, err := optionalJSON(filepath.Join(dir, "noisy.json"), &s)
+	if err != nil || !ok {
+		return err
+	}
+	fmt.Fprintf(w, "**Noisy neighbour: `%s` at %s req/s while a busy loop keeps one core busy**\n\n", s.Scenario, thousands(float64(s.Rate)))
+	fmt.Fprint(w, "| offered req/s | achieved req/s | p50 | p99 | max | errors | target p99 ≤ 100 ms, 0 errors |\n|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n\n", thousands(float64(s.Rate)), thousands(s.Achieved),
+		num(s.Latency.P50), num(s.Latency.P99), num(s.Latency.Max), errorsCell(s), met(s.Requests > 0 && s.Latency.P99 <= 100 && s.Errors == 0))
+	return nil
+}
+
+func errorsCell(s summary) string {
+	if s.Errors == 0 {
+		return "0"
+	}
+	var bad []string
+	for _, o := range s.Outcomes {
+		if !strings.HasPrefix(o, "200=") && !strings.HasPrefix(o, "201=") && !strings.HasPrefix(o, "204=") {
+			bad = append(bad, o)
+		}
+	}
+	return fmt.Sprintf("%d (%.3f %%: %s)", s.Errors, 100*s.ErrorRate, strings.Join(bad, ", "))
+}
+
+func met(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
+
+// num prints a latency or limit in three significant digits or so: 0.41,
+// 4.12, 41.2, 412; whole numbers without decimals.
+func num(v float64) string {
+	switch {
+	case v >= 100 || v == float64(int64(v)):
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// thousands prints a rate rounded to an integer with thousands separators.
+func thousands(v float64) string {
+	s := strconv.FormatInt(int64(v+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// insertSection puts md into path right after the marker line.
+func insertSection(path string, md []byte) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	i := bytes.Index(b, []byte(Marker+"\n"))
+	if i < 0 {
+		return fmt.Errorf("%s has no line %q to insert after", path, Marker)
+	}
+	at := i + len(Marker) + 1
+	var out bytes.Buffer
+	out.Write(b[:at])
+	out.WriteByte('\n')
+	out.Write(bytes.TrimRight(md, "\n"))
+	out.WriteByte('\n')
+	out.Write(b[at:])
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, out.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}

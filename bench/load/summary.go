@@ -1,0 +1,112 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Summary is one run's figures for scripts (-json FILE): bench/cluster.sh
+// reads one per rate step and turns them into its table and plot, so no
+// script parses the human report. Latencies are milliseconds, from the
+// same histograms as the report (rounded up to their bucket, never down).
+type Summary struct {
+	Scenario string `json:"scenario"`
+	Mode     string `json:"mode"`
+	// Rate is the offered rate (open loop; 0 in closed loop), MaxInFlight
+	// its cap on outstanding requests; Conns the closed loop's connections.
+	Rate        int     `json:"rate"`
+	MaxInFlight int     `json:"max_in_flight,omitempty"`
+	Conns       int     `json:"conns,omitempty"`
+	Duration    float64 `json:"duration_s"` // asked for
+	Elapsed     float64 `json:"elapsed_s"`  // first scheduled start to last answer
+	Requests    int64   `json:"requests"`
+	OK          int64   `json:"ok"`
+	Errors      int64   `json:"errors"`
+	ErrorRate   float64 `json:"error_rate"` // errors / requests (0 when none)
+	Achieved    float64 `json:"achieved_rps"`
+	// Latency is timed from the scheduled start in open loop (from the
+	// send in closed loop); Service always from the send.
+	Latency  Percentiles `json:"latency_ms"`
+	Service  Percentiles `json:"service_ms"`
+	Late     int64       `json:"late"`     // open loop: sent over 1 ms behind schedule
+	Outcomes []string    `json:"outcomes"` // "200=123", "timeout=4", …
+	// ByOp has one entry per operation of the mix.
+	ByOp map[string]OpSummary `json:"by_op"`
+	// The thresholds judged and their verdict (the exit status's).
+	P99Limit     float64 `json:"p99_limit_ms"`
+	MaxErrorRate float64 `json:"max_error_rate"`
+	Pass         bool    `json:"pass"`
+}
+
+// Percentiles of one histogram, in milliseconds.
+type Percentiles struct {
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+	Mean float64 `json:"mean"`
+}
+
+// OpSummary is one operation's share of a run.
+type OpSummary struct {
+	Requests int64       `json:"requests"`
+	Errors   int64       `json:"errors"`
+	Latency  Percentiles `json:"latency_ms"`
+}
+
+func percentiles(h *Histogram) Percentiles {
+	return Percentiles{
+		P50: msFloat(h.Percentile(50)), P90: msFloat(h.Percentile(90)), P99: msFloat(h.Percentile(99)),
+		Max: msFloat(h.Max()), Mean: msFloat(h.Mean()),
+	}
+}
+
+func msFloat(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// summarize gathers st's figures; the caller fills in the load's shape
+// (Rate, MaxInFlight or Conns, Duration).
+func summarize(name, mode string, st *Stats, elapsed, p99 time.Duration, maxErr float64, pass bool) *Summary {
+	s := &Summary{
+		Scenario: name, Mode: mode,
+		Elapsed:  elapsed.Seconds(),
+		Requests: st.Requests(), OK: st.OK(), Errors: st.Errors(),
+		Latency: percentiles(st.Latency), Service: percentiles(st.Service),
+		Late: st.Late.Load(), Outcomes: st.Outcomes(),
+		ByOp:     make(map[string]OpSummary, len(st.ops)),
+		P99Limit: msFloat(p99), MaxErrorRate: maxErr, Pass: pass,
+	}
+	if s.Outcomes == nil {
+		s.Outcomes = []string{}
+	}
+	if s.Requests > 0 {
+		s.ErrorRate = float64(s.Errors) / float64(s.Requests)
+	}
+	if elapsed > 0 {
+		s.Achieved = float64(s.Requests) / elapsed.Seconds()
+	}
+	for _, op := range st.ops {
+		o := st.ByOp[op]
+		s.ByOp[op] = OpSummary{Requests: o.Latency.Count(), Errors: o.Errors(), Latency: percentiles(o.Latency)}
+	}
+	return s
+}
+
+// write stores s as indented JSON at path, whole or not at all: a reader
+// never sees half a file.
+func (s *Summary) write(path string) error {
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return fmt.Errorf("-json: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("-json: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"encoding/json"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func readSummary(t *testing.T, path string) Summary {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s Summary
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("%s: %v\n%s", path, err, b)
+	}
+	return s
+}
+
+func TestRunJSONSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	path := filepath.Join(t.TempDir(), "run.json")
+	code, out, errOut := runLoad(t, dial, "-scenario", "mixed", "-rate", "400", "-duration", "250ms", "-p99", "10s", "-json", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	s := readSummary(t, path)
+	if s.Scenario != "mixed" || s.Mode != "open" || s.Rate != 400 || s.MaxInFlight != 1000 || s.Duration != 0.25 ||
+		s.Requests != 100 || s.OK != 100 || s.Errors != 0 || s.ErrorRate != 0 || !s.Pass || s.P99Limit != 10000 {
+		t.Fatalf("summary %+v does not match the run:\n%s", s, out)
+	}
+	if s.Achieved <= 0 || s.Elapsed <= 0 || s.Latency.P99 <= 0 || s.Latency.P50 > s.Latency.P99 || s.Latency.P99 > s.Latency.Max {
+		t.Fatalf("summary figures out of order: %+v", s)
+	}
+	if len(s.ByOp) != 5 {
+		t.Fatalf("by_op %v, want the five operations of mixed", s.ByOp)
+	}
+	var sum int64
+	for op, o := range s.ByOp {
+		sum += o.Requests
+		if o.Errors != 0 || (o.Requests > 0 && o.Latency.P99 <= 0) {
+			t.Fatalf("%s: %+v", op, o)
+		}
+	}
+	if sum != 100 {
+		t.Fatalf("operations add up to %d requests, want 100", sum)
+	}
+	// 200 (list, meta), 201 (post), 204 (helpful, report) and nothing else.
+	if len(s.Outcomes) == 0 || len(s.Outcomes) > 3 {
+		t.Fatalf("outcomes %v", s.Outcomes)
+	}
+	for _, o := range s.Outcomes {
+		if !strings.HasPrefix(o, "200=") && !strings.HasPrefix(o, "201=") && !strings.HasPrefix(o, "204=") {
+			t.Fatalf("outcomes %v", s.Outcomes)
+		}
+	}
+}
+
+func TestRunJSONFailure(t *testing.T) {
+	a := &fakeAPI{status: 501}
+	dial := startFake(t, a)
+	path := filepath.Join(t.TempDir(), "run.json")
+	code, out, _ := runLoad(t, dial, "-scenario", "list", "-mode", "closed", "-conns", "2", "-duration", "1m", "-max-requests", "20", "-json", path)
+	if code != exitThresholds {
+		t.Fatalf("exit %d, want %d\n%s", code, exitThresholds, out)
+	}
+	s := readSummary(t, path)
+	if s.Mode != "closed" || s.Conns != 2 || s.Rate != 0 || s.Requests != 20 || s.Errors != 20 || s.ErrorRate != 1 || s.Pass ||
+		len(s.Outcomes) != 1 || s.Outcomes[0] != "501=20" || s.ByOp["list"].Errors != 20 {
+		t.Fatalf("summary %+v, want 20 failed requests", s)
+	}
+	// A file that cannot be written is an error, not a silent loss.
+	code, _, errOut := runLoad(t, dial, "-scenario", "list", "-rate", "100", "-duration", "100ms",
+		"-json", filepath.Join(t.TempDir(), "missing", "run.json"))
+	if code != 1 || !strings.Contains(errOut, "-json") {
+		t.Fatalf("exit %d, stderr %q; want 1 naming -json", code, errOut)
+	}
+}
+
+// -ops keeps part of a mix: only those operations are sent, and setup does
+// only what they need (no POST to prove products for votes alone).
+func TestRunOpsSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	path := filepath.Join(t.TempDir(), "run.json")
+	code, out, errOut := runLoad(t, dial, "-scenario", "writes", "-ops", "helpful", "-mode", "closed", "-conns", "4",
+		"-duration", "1m", "-max-requests", "60", "-json", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if a.counts["helpful"] != 60 || a.counts["post"] != 0 || a.counts["report"] != 0 {
+		t.Fatalf("server saw %v; want 60 votes and no posts", a.counts)
+	}
+	if s := readSummary(t, path); len(s.ByOp) != 1 || s.ByOp["helpful"].Requests != 60 {
+		t.Fatalf("by_op %v, want helpful alone", s.ByOp)
+	}
+}
+
+func TestRunOpsFailure(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	code, _, errOut := runLoad(t, dial, "-scenario", "list", "-ops", "post", "-rate", "100", "-duration", "100ms")
+	if code != 2 || !strings.Contains(errOut, `no op "post"`) {
+		t.Fatalf("exit %d, stderr %q; want 2 naming the op", code, errOut)
+	}
+	if a.total() != 0 {
+		t.Fatalf("a refused run sent %d requests", a.total())
+	}
+}
+
+// isHot reports whether id is in the hot set of size products every stride.
+func isHot(id, size, stride int) bool {
+	return id >= 1 && (id-1)%stride == 0 && (id-1)/stride < size
+}
+
+func TestProductIDHotSuccess(t *testing.T) {
+	u, _ := url.Parse("http://127.0.0.1:1")
+	tg := newTarget(u, 1000, 1, 1, nil)
+	hot := &Hot{Products: 0.05, Traffic: 0.8}
+	tg.setHot(hot)
+	size, stride := hot.hotSet(1000)
+	const draws = 20000
+	seen := map[int]int{}
+	inHot := 0
+	for range draws {
+		id := tg.productID()
+		if id < 1 || id > 1000 {
+			t.Fatalf("product %d outside 1..1000", id)
+		}
+		seen[id]++
+		if isHot(id, size, stride) {
+			inHot++
+		}
+	}
+	// 80 % from the hot set plus 5 % of the uniform 20 %: 81 %, with a
+	// standard deviation of 0.28 points over 20,000 draws.
+	if share := float64(inHot) / draws; share < 0.78 || share > 0.84 {
+		t.Fatalf("hot share %.3f, want about 0.81", share)
+	}
+	for k := range size {
+		if seen[1+k*stride] == 0 {
+			t.Fatalf("hot product %d never drawn", 1+k*stride)
+		}
+	}
+	if len(seen) < 600 {
+		t.Fatalf("only %d distinct products in %d draws: the cold 20 %% is not spread over all products", len(seen), draws)
+	}
+
+	tg.setHot(nil)
+	inHot = 0
+	for range draws {
+		if isHot(tg.productID(), size, stride) {
+			inHot++
+		}
+	}
+	if share := float64(inHot) / draws; share > 0.08 {
+		t.Fatalf("uniform draws hit the hot set %.3f of the time, want about 0.05", share)
+	}
+}
