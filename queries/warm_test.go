@@ -56,7 +56,7 @@ func TestWarmWriteConn(t *testing.T) {
 	if after := state(); after != before {
 		t.Fatalf("warming wrote: %s → %s", before, after)
 	}
-	want := []string{genericPlan, createReview, storedResponse, markHelpful, markHelpfulKeyed, reportReview}
+	want := WriteSQL()
 	var planned int
 	err = conn.QueryRow(t.Context(),
 		"SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY($1) AND generic_plans > 0", want).Scan(&planned)

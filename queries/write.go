@@ -468,6 +468,12 @@ func (s *Store) RunKeyJanitor(ctx context.Context, keep, every time.Duration, lo
 	}
 }
 
+// WriteSQL is every statement WarmWriteConn prepares (for tests that look
+// for them on a connection).
+func WriteSQL() []string {
+	return []string{genericPlan, createReview, storedResponse, markHelpful, markHelpfulKeyed, reportReview}
+}
+
 // WarmWriteConn prepares and plans every write statement on a fresh
 // connection of the write pool, as WarmConn does for reads: each runs once,
 // on ids that match nothing, in a transaction that is rolled back, so
