@@ -135,7 +135,7 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("/metrics lacks %s", series)
 	}
 	f(`catwalk_http_requests_total{route="/healthz",method="GET",status="200"}`, "3") // + the start-up probe
-	f(`catwalk_http_requests_total{route="/readyz",method="GET",status="200"}`, "2") // + waitReady's last
+	f(`catwalk_http_requests_total{route="/readyz",method="GET",status="200"}`, "2")  // + waitReady's last
 	f(`catwalk_http_requests_total{route="unmatched",method="GET",status="404"}`, "1")
 	f(`catwalk_http_requests_total{route="unmatched",method="GET",status="405"}`, "1")
 	f(`catwalk_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="+Inf"}`, "3")
