@@ -345,7 +345,6 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *Idempotenc
 	)
 	err := s.write(ctx, func(c *pgxpool.Conn) error {
 		if key == nil {
-			voted = 1
 			return c.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
 		}
 		// Twice at most: a key that vanished between the conflict and the

@@ -76,6 +76,7 @@ const checkEvery = time.Second
 // A failed sweep is retried after a pause that doubles up to a second.
 func (w *warmth) run(ctx context.Context) {
 	pause := 50 * time.Millisecond
+	var logged time.Time // the last "not warm yet", so a long outage logs every 10 s
 	tick := time.NewTicker(checkEvery)
 	defer tick.Stop()
 	for {
@@ -100,7 +101,10 @@ func (w *warmth) run(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		w.log.Warn("pool not warm yet", "pool", w.name, "err", err)
+		if time.Since(logged) >= 10*time.Second {
+			w.log.Warn("pool not warm yet", "pool", w.name, "err", err)
+			logged = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return
