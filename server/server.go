@@ -249,6 +249,15 @@ func Run(ctx context.Context, cfg Config) error {
 	m.RegisterWriter(func(w io.Writer) {
 		httpmetrics.WriteCounter(w, "catwalk_listener_reconnects_total", listener.Reconnects())
 	})
+	m.RegisterWriter(func(w io.Writer) {
+		for _, wm := range []*warmth{writesWarm, readsWarm} {
+			warm := 0.0
+			if wm.Ready() {
+				warm = 1
+			}
+			httpmetrics.WriteGauge(w, `catwalk_db_pool_warm{pool="`+wm.name+`"}`, warm)
+		}
+	})
 
 	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
 	if err != nil {

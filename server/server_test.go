@@ -153,7 +153,9 @@ func TestMetrics(t *testing.T) {
 	f(`catwalk_db_pool_idle_conns{pool="primary"}`, "")
 	f(`catwalk_db_pool_acquires_total{pool="primary"}`, "")
 	f(`catwalk_db_pool_max_conns{pool="primary_reads"}`, "2") // cfg.DBReadPipelines
-	f(`catwalk_db_read_batches_total{pool="primary"}`, "0")   // no read yet
+	f(`catwalk_db_pool_warm{pool="primary"}`, "1")            // ready, so warm
+	f(`catwalk_db_pool_warm{pool="primary_reads"}`, "1")
+	f(`catwalk_db_read_batches_total{pool="primary"}`, "0") // no read yet
 	f(`catwalk_db_read_statements_total{pool="primary"}`, "0")
 	f("go_goroutines", "")
 	f("process_resident_memory_bytes", "")
