@@ -60,6 +60,10 @@ type Config struct {
 	DrainDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
+	// WarmWait bounds how long the server waits, at start, for its pools
+	// to be warm before it listens (default 10s; negative: it does not
+	// wait). /readyz says 503 until they are, either way.
+	WarmWait time.Duration
 	// NewRelicLicenseKey turns on New Relic transactions; empty: the agent
 	// never starts.
 	NewRelicLicenseKey string
@@ -82,6 +86,9 @@ func (cfg *Config) setDefaults() {
 	def(&cfg.IdleTimeout, 60*time.Second)
 	def(&cfg.ShutdownTimeout, 10*time.Second)
 	def(&cfg.CacheTTL, 5*time.Minute)
+	if cfg.WarmWait == 0 {
+		cfg.WarmWait = 10 * time.Second
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
@@ -291,6 +298,10 @@ func Run(ctx context.Context, cfg Config) error {
 		CloseOnShutdown:    true,
 	}
 
+	// Listen only once warm (or after WarmWait): NGINX sends a started
+	// instance traffic as soon as it accepts, and retries a refused
+	// connection on another instance, so a cold one is better closed.
+	waitWarm(ctx, cfg.WarmWait, log, writesWarm, readsWarm)
 	ln := cfg.Listener
 	if ln == nil {
 		ln, err = net.Listen("tcp", cfg.Addr)

@@ -64,7 +64,7 @@ func startServer(t *testing.T, cfg Config) (base string, cancel context.CancelFu
 		}
 	})
 	base = "http://" + ln.Addr().String()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()

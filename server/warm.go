@@ -183,3 +183,34 @@ func warmPools(ws ...*warmth) (stop func()) {
 		wg.Wait()
 	}
 }
+
+// waitWarm returns once every w is warm, after at most limit (at once when
+// limit is negative), or when ctx ends.
+func waitWarm(ctx context.Context, limit time.Duration, log *slog.Logger, ws ...*warmth) {
+	if limit < 0 {
+		return
+	}
+	start := time.Now()
+	deadline := time.NewTimer(limit)
+	defer deadline.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		warm := true
+		for _, w := range ws {
+			warm = warm && w.Ready()
+		}
+		if warm {
+			log.Info("warm", "after", time.Since(start).Round(time.Millisecond))
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-deadline.C:
+			log.Warn("listening while not warm yet", "waited", limit)
+			return
+		case <-tick.C:
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,8 +59,9 @@ func TestReadyzWaitsForWarmPools(t *testing.T) {
 	u.User = url.User(role)
 
 	// Two write connections, two read connections and the listener's:
-	// five, of which the role may open two.
-	base, _, _, _, logs := startServer(t, Config{DatabaseURL: u.String(), DBMaxConns: 2, DBReadPipelines: 2})
+	// five, of which the role may open two. The server listens anyway
+	// after WarmWait, not warm.
+	base, _, _, _, logs := startServer(t, Config{DatabaseURL: u.String(), DBMaxConns: 2, DBReadPipelines: 2, WarmWait: 100 * time.Millisecond})
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		status, _, body := get(t, base+"/readyz")
@@ -73,6 +75,9 @@ func TestReadyzWaitsForWarmPools(t *testing.T) {
 			t.Fatalf("/readyz never said warming up: %d %s", status, body)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if !strings.Contains(logs.String(), "listening while not warm yet") {
+		t.Fatalf("serving, neither warm nor after WarmWait:\n%s", logs.String())
 	}
 	limit(-1)
 	waitReady(t, base)
@@ -107,5 +112,19 @@ func TestReadyzWaitsForWarmPools(t *testing.T) {
 	// And it serves.
 	if status, _, body := get(t, base+"/reviews/meta?product_id=1"); status != 200 {
 		t.Fatalf("meta after recovery: %d %s", status, body)
+	}
+}
+
+// TestServesOnceWarm: the server starts serving only once its pools are
+// warm (NGINX sends traffic to whatever accepts), so its first answer to
+// /readyz is already 200.
+func TestServesOnceWarm(t *testing.T) {
+	base, _, _, _, logs := startServer(t, Config{DBMaxConns: 3, DBReadPipelines: 2, WarmWait: time.Minute})
+	if status, _, body := get(t, base+"/readyz"); status != 200 {
+		t.Fatalf("/readyz %d %s on the first request served\n%s", status, body, logs.String())
+	}
+	l := logs.String()
+	if warm, serving := strings.Index(l, `"msg":"warm"`), strings.Index(l, `"msg":"serving"`); warm < 0 || serving < warm {
+		t.Fatalf("not warm before serving:\n%s", l)
 	}
 }
