@@ -117,7 +117,9 @@ func (h *Handler) markHelpful(ctx *fasthttp.RequestCtx) {
 		case stored != nil && !bytes.Equal(stored.RequestHash, k.RequestHash):
 			return 0, false, errKeyOther
 		}
-		return product, stored == nil, nil
+		// A replay evicts too: the first try may have committed on an
+		// instance that died before it could evict or announce.
+		return product, true, nil
 	})
 }
 

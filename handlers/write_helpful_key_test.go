@@ -40,6 +40,11 @@ func TestHelpfulIdempotencyKeySuccess(t *testing.T) {
 		for range 3 {
 			noContent(t, s.putKey(t, path, keyFor(p, "vote")))
 		}
+		keys = prefill(t, s.cache, p.id)
+		noContent(t, s.putKey(t, path, keyFor(p, "vote")))
+		if _, ok := s.cache.Get(keys[0]); ok {
+			t.Fatal("a replayed vote left the product cached (its first try may have died before evicting)")
+		}
 		// The same review spelled with leading zeros is the same request.
 		noContent(t, s.putKey(t, fmt.Sprintf("/reviews/000%d/helpful", id), keyFor(p, "vote")))
 		if after := mustWriteState(t, pool); after != before {

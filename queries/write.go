@@ -335,8 +335,9 @@ func HelpfulRequest(reviewID int32) []byte {
 }
 
 // MarkHelpful adds one to the review's helpfulness and returns its product.
-// With a key already used, it votes nothing and returns the stored row
-// instead (comparing the request is the caller's business).
+// With a key already used, it votes nothing and returns the review's
+// product and the stored row (comparing the request is the caller's
+// business).
 func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *IdempotencyKey) (int32, *Stored, error) {
 	var (
 		product         int32
@@ -367,7 +368,7 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *Idempotenc
 	case err != nil:
 		return 0, nil, fmt.Errorf("mark helpful: %w", err)
 	case stored != nil:
-		return 0, stored, nil
+		return product, stored, nil
 	}
 	return product, nil, nil
 }
