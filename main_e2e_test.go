@@ -100,11 +100,22 @@ func TestDevStartsAndStopsCleanly(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	resp, err := http.Get(base + "/readyz")
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("/readyz = %v, %v", resp, err)
+	// Ready once its pools are warm (every connection open, statements
+	// prepared): shortly after it answers at all.
+	for {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			t.Fatalf("/readyz: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz = %d; output:\n%s", resp.StatusCode, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	resp.Body.Close()
 
 	// The demo dataset is loaded: some of the first products have reviews
 	// and characteristics.

@@ -24,6 +24,9 @@ func (e *Error) Error() string { return e.Message }
 var (
 	errInternal    = &Error{Status: fasthttp.StatusInternalServerError, Message: "internal error"}
 	errUnavailable = &Error{Status: fasthttp.StatusServiceUnavailable, Message: "database unavailable, retry shortly"}
+	// A write's 503 says whether a retry could count it twice.
+	errNotWritten   = &Error{Status: fasthttp.StatusServiceUnavailable, Message: "database unavailable, nothing was written; retry shortly"}
+	errMaybeWritten = &Error{Status: fasthttp.StatusServiceUnavailable, Message: "database unavailable: the write may have been saved; retry with the same Idempotency-Key"}
 )
 
 func invalid(field, msg string) *Error {

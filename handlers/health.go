@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -10,15 +11,21 @@ import (
 var (
 	bodyOK       = []byte(`{"status":"ok"}`)
 	bodyDraining = []byte(`{"error":"draining"}`)
+	bodyWarming  = []byte(`{"error":"warming up"}`)
 )
+
+// ErrWarmingUp is what Store.Ready returns (wrapped) while the instance is
+// still opening connections and preparing statements: /readyz says
+// "warming up" rather than "database unavailable".
+var ErrWarmingUp = errors.New("warming up")
 
 // healthz answers 200 while the process runs.
 func (h *Handler) healthz(ctx *fasthttp.RequestCtx) {
 	writeJSONBody(ctx, fasthttp.StatusOK, bodyOK)
 }
 
-// readyz answers 200 when the database is reachable and its schema current,
-// 503 otherwise and while draining.
+// readyz answers 200 when the database is reachable, its schema current and
+// the instance warm, 503 otherwise and while draining.
 func (h *Handler) readyz(ctx *fasthttp.RequestCtx) {
 	if h.draining.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
@@ -27,7 +34,13 @@ func (h *Handler) readyz(ctx *fasthttp.RequestCtx) {
 	}
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := h.store.Ready(c); err != nil {
+	err := h.store.Ready(c)
+	switch {
+	case errors.Is(err, ErrWarmingUp):
+		ctx.Response.Header.Set("Retry-After", "1")
+		writeJSONBody(ctx, fasthttp.StatusServiceUnavailable, bodyWarming)
+		return
+	case err != nil:
 		h.log.Warn("not ready", "err", err)
 		writeError(ctx, errUnavailable)
 		return

@@ -20,8 +20,10 @@ type WriteStore interface {
 	// CreateReview writes a review, or returns the response stored for
 	// key when the key was used before (then it writes nothing).
 	CreateReview(ctx context.Context, r *queries.NewReview, key *queries.IdempotencyKey) (int32, *queries.Stored, error)
-	// MarkHelpful adds one vote and returns the review's product.
-	MarkHelpful(ctx context.Context, reviewID int32) (int32, error)
+	// MarkHelpful adds one vote and returns the review's product, or
+	// returns the row stored for key when the key was used before (then
+	// it votes nothing).
+	MarkHelpful(ctx context.Context, reviewID int32, key *queries.IdempotencyKey) (int32, *queries.Stored, error)
 	// ReportReview hides the review and returns its product and whether
 	// it was visible until now.
 	ReportReview(ctx context.Context, reviewID int32) (int32, bool, error)
@@ -39,6 +41,7 @@ var (
 	errBadReviewID  = invalid("review_id", "review_id must be an integer from 1 to 2147483647")
 	errBadKey       = invalid("Idempotency-Key", "Idempotency-Key must be at most 255 characters of UTF-8 text")
 	errKeyReused    = invalid("Idempotency-Key", "this Idempotency-Key was used with a different body")
+	errKeyOther     = invalid("Idempotency-Key", "this Idempotency-Key was used for a different request")
 	errNoCharsOwner = invalid("product_id", "product_id names no product with characteristics")
 	errCharsMatch   = invalid("characteristics", "characteristics must rate every characteristic of the product, and nothing else")
 )
@@ -75,6 +78,10 @@ func (h *Handler) postReview(ctx *fasthttp.RequestCtx) {
 	}
 	if stored != nil {
 		if !bytes.Equal(stored.RequestHash, k.RequestHash) {
+			if stored.Status != fasthttp.StatusCreated {
+				writeError(ctx, errKeyOther) // a vote's key
+				return
+			}
 			writeError(ctx, errKeyReused)
 			return
 		}
@@ -94,31 +101,55 @@ func createdBody(id int32) []byte {
 	return append(b, '}')
 }
 
-// markHelpful is PUT /reviews/:review_id/helpful: one more vote, 204.
+// markHelpful is PUT /reviews/:review_id/helpful: one more vote, 204. With
+// an Idempotency-Key, a repeat votes nothing and answers 204 again; the
+// key used before for another review, or for a POST, is 422.
 func (h *Handler) markHelpful(ctx *fasthttp.RequestCtx) {
-	h.changeReview(ctx, func(c context.Context, id int32) (int32, bool, error) {
-		product, err := h.store.MarkHelpful(c, id)
-		return product, true, err
+	h.changeReview(ctx, func(c context.Context, id int32, key string) (int32, bool, error) {
+		var k *queries.IdempotencyKey
+		if key != "" {
+			k = &queries.IdempotencyKey{Key: key, RequestHash: queries.HelpfulRequest(id)}
+		}
+		product, stored, err := h.store.MarkHelpful(c, id, k)
+		switch {
+		case err != nil:
+			return 0, false, err
+		case stored != nil && !bytes.Equal(stored.RequestHash, k.RequestHash):
+			return 0, false, errKeyOther
+		}
+		// A replay evicts too: the first try may have committed on an
+		// instance that died before it could evict or announce.
+		return product, true, nil
 	})
 }
 
 // report is PUT /reviews/:review_id/report: the review leaves lists and
-// meta, 204; reporting it again changes nothing and is 204 too.
+// meta, 204; reporting it again changes nothing and is 204 too. Being
+// idempotent by itself, it checks an Idempotency-Key's form but does not
+// record the key.
 func (h *Handler) report(ctx *fasthttp.RequestCtx) {
-	h.changeReview(ctx, h.store.ReportReview)
+	h.changeReview(ctx, func(c context.Context, id int32, _ string) (int32, bool, error) {
+		return h.store.ReportReview(c, id)
+	})
 }
 
-// changeReview runs one PUT's change on the review named by the path and
-// evicts its product when something changed.
-func (h *Handler) changeReview(ctx *fasthttp.RequestCtx, change func(context.Context, int32) (product int32, changed bool, err error)) {
+// changeReview runs one PUT's change on the review named by the path, with
+// the request's Idempotency-Key ("" when none), and evicts its product
+// when something changed.
+func (h *Handler) changeReview(ctx *fasthttp.RequestCtx, change func(c context.Context, id int32, key string) (product int32, changed bool, err error)) {
 	id, err := reviewID(ctx)
+	if err != nil {
+		writeError(ctx, err)
+		return
+	}
+	key, err := idempotencyKey(ctx)
 	if err != nil {
 		writeError(ctx, err)
 		return
 	}
 	c, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
-	product, changed, err := change(c, id)
+	product, changed, err := change(c, id, key)
 	if err != nil {
 		writeError(ctx, h.writeFailure(err))
 		return
@@ -183,7 +214,17 @@ func idempotencyKey(ctx *fasthttp.RequestCtx) (string, error) {
 // writeFailure maps a store error to what the client sees; unexpected
 // causes are logged, never shown.
 func (h *Handler) writeFailure(err error) error {
+	var e *Error
+	var we *queries.WriteError
 	switch {
+	case errors.As(err, &e):
+		return e
+	case errors.As(err, &we):
+		h.log.Error("write failed", "err", err, "maybe_written", we.MaybeWritten)
+		if we.MaybeWritten {
+			return errMaybeWritten
+		}
+		return errNotWritten
 	case errors.Is(err, queries.ErrNotFound):
 		return errNoSuchReview
 	case errors.Is(err, queries.ErrNoCharacteristics):

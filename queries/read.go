@@ -252,14 +252,14 @@ func int4OrNull(v []byte) (int32, bool) {
 // WarmConn runs each read statement once on a fresh connection, for a
 // product that does not exist, so the connection has them prepared and
 // planned before the first request needs them: an instance that has just
-// started otherwise answers its first burst of traffic slowly. Best effort:
-// a failure (say, a database whose schema is behind) is left for the real
-// queries to report.
-func WarmConn(ctx context.Context, conn *pgx.Conn) {
+// started otherwise answers its first burst of traffic slowly. The reads'
+// pools call it as they open each connection and discard a connection it
+// fails on (see server.newPool), so no request meets a cold one.
+func WarmConn(ctx context.Context, conn *pgx.Conn) error {
 	for _, st := range []*readStmt{&listStmts[SortRelevant], &listStmts[SortNewest], &listStmts[SortHelpful], &metaStmt} {
 		// Prepared under the name readPipe looks up (the SQL itself).
 		if _, err := conn.Prepare(ctx, st.sql, st.sql); err != nil {
-			return
+			return fmt.Errorf("warm read statements: %w", err)
 		}
 		args := []any{int32(0), int32(1), int64(0)}
 		if st == &metaStmt {
@@ -267,8 +267,12 @@ func WarmConn(ctx context.Context, conn *pgx.Conn) {
 		}
 		rows, err := conn.Query(ctx, st.sql, args...)
 		if err != nil {
-			return
+			return fmt.Errorf("warm read statements: %w", err)
 		}
 		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("warm read statements: %w", err)
+		}
 	}
+	return nil
 }

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 )
 
 // InvalidateChannel is the NOTIFY channel every write announces its product
@@ -44,6 +47,52 @@ type Stored struct {
 	RequestHash []byte
 	Status      int
 	Body        []byte
+}
+
+// WriteError is a write that failed for want of the database. It says
+// whether the write may have been saved, so the client can be told whether
+// a retry could count it twice.
+type WriteError struct {
+	// MaybeWritten: the statement was sent and the connection broke (or
+	// timed out) before its outcome arrived, so it may have committed.
+	// False: provably nothing reached PostgreSQL (no connection could be
+	// had, or the failure came before a byte was sent).
+	MaybeWritten bool
+	Err          error
+}
+
+func (e *WriteError) Error() string {
+	if e.MaybeWritten {
+		return "outcome unknown: " + e.Err.Error()
+	}
+	return "not sent: " + e.Err.Error()
+}
+
+func (e *WriteError) Unwrap() error { return e.Err }
+
+// write runs f on a connection of the write pool and turns a failure that
+// is the database's absence into a *WriteError. An error PostgreSQL
+// answered with (the connection still open: the statement failed and its
+// implicit transaction rolled back) and f's own errors pass through.
+func (s *Store) write(ctx context.Context, f func(c *pgxpool.Conn) error) error {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return &WriteError{Err: err}
+	}
+	err = f(c)
+	closed := c.Conn().IsClosed()
+	c.Release()
+	switch {
+	case err == nil:
+		return nil
+	case pgconn.SafeToRetry(err):
+		return &WriteError{Err: err}
+	case closed:
+		// Lost mid-statement: reset, EOF, a FATAL error (the backend was
+		// terminated) or a deadline, after the statement was on its way.
+		return &WriteError{MaybeWritten: true, Err: err}
+	}
+	return err
 }
 
 // Errors of the write statements that the client can act on.
@@ -190,30 +239,45 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 	).QueryRow(func(row pgx.Row) error {
 		return row.Scan(&id, &nChars, &valid, &notified, &priorHash, &status, &response)
 	})
-	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
-		return 0, nil, fmt.Errorf("create review: %w", err)
-	}
+	var st *Stored
+	err := s.write(ctx, func(c *pgxpool.Conn) error {
+		if err := c.SendBatch(ctx, &b).Close(); err != nil {
+			return err
+		}
+		if status == nil && id == nil && nChars > 0 && valid && key != nil {
+			// Valid, yet not written: a concurrent request with the same
+			// key committed while this one waited for it.
+			var err error
+			st, err = readStored(ctx, c, key.Key)
+			return err
+		}
+		return nil
+	})
 	switch {
+	case err != nil:
+		return 0, nil, fmt.Errorf("create review: %w", err)
 	case status != nil:
 		return 0, &Stored{RequestHash: priorHash, Status: int(*status), Body: response}, nil
 	case id != nil:
 		return *id, nil, nil
 	case nChars == 0:
 		return 0, nil, ErrNoCharacteristics
-	case valid && key != nil:
-		// Valid, yet not written: a concurrent request with the same key
-		// committed while this one waited for it.
-		st := &Stored{}
-		var code int16
-		err := s.pool.QueryRow(ctx, storedResponse, key.Key).Scan(&st.RequestHash, &code, &st.Body)
-		if err != nil {
-			return 0, nil, fmt.Errorf("create review: stored response: %w", err)
-		}
-		st.Status = int(code)
+	case st != nil:
 		return 0, st, nil
 	default:
 		return 0, nil, ErrCharacteristicsMismatch
 	}
+}
+
+// readStored reads the row stored for key.
+func readStored(ctx context.Context, c *pgxpool.Conn, key string) (*Stored, error) {
+	st := &Stored{}
+	var code int16
+	if err := c.QueryRow(ctx, storedResponse, key).Scan(&st.RequestHash, &code, &st.Body); err != nil {
+		return nil, err
+	}
+	st.Status = int(code)
+	return st, nil
 }
 
 // markHelpful adds one vote and announces the product in one statement; the
@@ -226,18 +290,87 @@ WITH voted AS (
 )
 SELECT product_id, (SELECT count(*) FROM notified) FROM voted`
 
+// markHelpfulKeyed is markHelpful with an Idempotency-Key, still one
+// statement and one round trip: NGINX gives every vote a key, so this is
+// the vote's usual path.
+//
+//   - target: the review, so that no key is stored for a review that does
+//     not exist (only successes are remembered, as for POST).
+//   - keyed: the key, in idempotency_keys with POST's keys (one namespace,
+//     so a key is never good for two kinds of request). request_hash holds
+//     the request itself ("PUT /reviews/<id>/helpful", see HelpfulRequest),
+//     status 204 and an empty response.
+//   - voted: the vote happens only if this statement inserted the key. A
+//     concurrent request holding the same uncommitted key makes the insert
+//     wait for it; if that one commits, DO NOTHING: no vote here, and the
+//     caller reads the stored row.
+//
+// Result: one row when the review exists, with whether this statement voted.
+const markHelpfulKeyed = `
+WITH target AS (
+    SELECT product_id FROM reviews WHERE id = $1
+), keyed AS (
+    INSERT INTO idempotency_keys (key, request_hash, status, response)
+    SELECT $2::text, $3::bytea, 204, ''::bytea FROM target
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+), voted AS (
+    UPDATE reviews SET helpfulness = helpfulness + 1
+    WHERE id = $1 AND EXISTS (SELECT FROM keyed)
+    RETURNING product_id
+), notified AS (
+    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM voted
+)
+SELECT t.product_id, (SELECT count(*) FROM voted), (SELECT count(*) FROM notified) FROM target t`
+
+// HelpfulRequest is what a helpful vote's key is stored with in
+// request_hash: the request itself, with the review id canonical. It can
+// never equal a POST's SHA-256 (32 bytes; this is at most 31), so a key is
+// good for one kind of request only.
+func HelpfulRequest(reviewID int32) []byte {
+	b := make([]byte, 0, 32)
+	b = append(b, "PUT /reviews/"...)
+	b = strconv.AppendInt(b, int64(reviewID), 10)
+	return append(b, "/helpful"...)
+}
+
 // MarkHelpful adds one to the review's helpfulness and returns its product.
-func (s *Store) MarkHelpful(ctx context.Context, reviewID int32) (int32, error) {
-	var product int32
-	var notified int64
-	err := s.pool.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, ErrNotFound
+// With a key already used, it votes nothing and returns the review's
+// product and the stored row (comparing the request is the caller's
+// business).
+func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *IdempotencyKey) (int32, *Stored, error) {
+	var (
+		product         int32
+		voted, notified int64
+		stored          *Stored
+	)
+	err := s.write(ctx, func(c *pgxpool.Conn) error {
+		if key == nil {
+			return c.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
+		}
+		// Twice at most: a key that vanished between the conflict and the
+		// read (the janitor) is free again.
+		for range 2 {
+			err := c.QueryRow(ctx, markHelpfulKeyed, reviewID, key.Key, key.RequestHash).Scan(&product, &voted, &notified)
+			if err != nil || voted > 0 {
+				return err
+			}
+			stored, err = readStored(ctx, c, key.Key)
+			if !errors.Is(err, pgx.ErrNoRows) {
+				return err
+			}
+		}
+		return errors.New("idempotency key conflicts, yet is not stored")
+	})
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return 0, nil, ErrNotFound
+	case err != nil:
+		return 0, nil, fmt.Errorf("mark helpful: %w", err)
+	case stored != nil:
+		return product, stored, nil
 	}
-	if err != nil {
-		return 0, fmt.Errorf("mark helpful: %w", err)
-	}
-	return product, nil
+	return product, nil, nil
 }
 
 // reportReview hides a review, once: only the statement that flips
@@ -279,7 +412,9 @@ SELECT t.product_id, (SELECT count(*) FROM notified) > 0 FROM target t`
 // ReportReview marks the review reported and returns its product and
 // whether this call changed anything (false when it was reported already).
 func (s *Store) ReportReview(ctx context.Context, reviewID int32) (product int32, changed bool, err error) {
-	err = s.pool.QueryRow(ctx, reportReview, reviewID).Scan(&product, &changed)
+	err = s.write(ctx, func(c *pgxpool.Conn) error {
+		return c.QueryRow(ctx, reportReview, reviewID).Scan(&product, &changed)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, false, ErrNotFound
 	}
@@ -331,4 +466,39 @@ func (s *Store) RunKeyJanitor(ctx context.Context, keep, every time.Duration, lo
 		case <-t.C:
 		}
 	}
+}
+
+// WriteSQL is every statement WarmWriteConn prepares (for tests that look
+// for them on a connection).
+func WriteSQL() []string {
+	return []string{genericPlan, createReview, storedResponse, markHelpful, markHelpfulKeyed, reportReview}
+}
+
+// WarmWriteConn prepares and plans every write statement on a fresh
+// connection of the write pool, as WarmConn does for reads: each runs once,
+// on ids that match nothing, in a transaction that is rolled back, so
+// nothing is written (no sequence value drawn, no key stored, nothing
+// notified) and the first write on the connection costs what the next
+// ones do. Statements go through the connection's statement cache, where
+// the requests will find them.
+func WarmWriteConn(ctx context.Context, conn *pgx.Conn) error {
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("warm write statements: %w", err)
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // the rollback below reports
+	var b pgx.Batch
+	b.Queue(genericPlan)
+	b.Queue(createReview, int32(0), int16(1), "", "", false, "", "", []string{}, []int32{}, []int16{}, nil, nil)
+	b.Queue(storedResponse, "")
+	b.Queue(markHelpful, int32(0))
+	b.Queue(markHelpfulKeyed, int32(0), "", []byte{})
+	b.Queue(reportReview, int32(0))
+	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
+		return fmt.Errorf("warm write statements: %w", err)
+	}
+	if err := tx.Rollback(ctx); err != nil {
+		return fmt.Errorf("warm write statements: %w", err)
+	}
+	return nil
 }

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"log/slog"
 	"testing"
 
 	"github.com/catwalk/reviews/queries"
@@ -11,7 +12,7 @@ func TestNewPool(t *testing.T) {
 	want := []string{queries.ListSQL(queries.SortRelevant), queries.ListSQL(queries.SortNewest), queries.ListSQL(queries.SortHelpful), queries.MetaSQL()}
 	f := func(url string, maxConns int, role poolRole, wantMax int32, wantPlan string) {
 		t.Helper()
-		pool, err := newPool(t.Context(), url, maxConns, role)
+		pool, err := newPool(t.Context(), url, maxConns, role, nil, slog.Default())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -23,8 +24,11 @@ func TestNewPool(t *testing.T) {
 			t.Errorf("newPool(%q, %d): MinConns %d, want every connection open from the start (%d)", url, maxConns, got, wantMax)
 		}
 		var plan string
-		var prepared int
-		err = pool.QueryRow(t.Context(), "SELECT current_setting('plan_cache_mode'), (SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY($1) AND generic_plans > 0)", want).Scan(&plan, &prepared)
+		var prepared, writes int
+		err = pool.QueryRow(t.Context(), `SELECT current_setting('plan_cache_mode'),
+			(SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY($1) AND generic_plans > 0),
+			(SELECT count(*) FROM pg_prepared_statements WHERE statement = ANY($2) AND generic_plans > 0)`,
+			want, queries.WriteSQL()).Scan(&plan, &prepared, &writes)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -32,13 +36,15 @@ func TestNewPool(t *testing.T) {
 			t.Errorf("newPool(%q): plan_cache_mode %q, want %q", url, plan, wantPlan)
 		}
 		// Read connections come with the read statements prepared and
-		// planned; write connections never run them.
-		wantPrepared := 0
+		// planned, write connections with the write statements; neither
+		// runs the other's.
+		wantPrepared, wantWrites := 0, len(queries.WriteSQL())
 		if role == readPool {
-			wantPrepared = len(want)
+			wantPrepared, wantWrites = len(want), 0
 		}
-		if prepared != wantPrepared {
-			t.Errorf("newPool(%q, role %d): %d read statements prepared and planned, want %d", url, role, prepared, wantPrepared)
+		if prepared != wantPrepared || writes != wantWrites {
+			t.Errorf("newPool(%q, role %d): %d read and %d write statements prepared and planned, want %d and %d",
+				url, role, prepared, writes, wantPrepared, wantWrites)
 		}
 	}
 	url := testdb.URL()

@@ -60,6 +60,10 @@ type Config struct {
 	DrainDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
+	// WarmWait bounds how long the server waits, at start, for its pools
+	// to be warm before it listens (default 10s; negative: it does not
+	// wait). /readyz says 503 until they are, either way.
+	WarmWait time.Duration
 	// NewRelicLicenseKey turns on New Relic transactions; empty: the agent
 	// never starts.
 	NewRelicLicenseKey string
@@ -82,6 +86,9 @@ func (cfg *Config) setDefaults() {
 	def(&cfg.IdleTimeout, 60*time.Second)
 	def(&cfg.ShutdownTimeout, 10*time.Second)
 	def(&cfg.CacheTTL, 5*time.Minute)
+	if cfg.WarmWait == 0 {
+		cfg.WarmWait = 10 * time.Second
+	}
 	if cfg.MaxBodyBytes <= 0 {
 		cfg.MaxBodyBytes = 64 << 10
 	}
@@ -108,10 +115,15 @@ const (
 	readPool
 )
 
-// newPool opens a pool on url with maxConns connections for role.
+// warmTimeout bounds the warming of one new connection.
+const warmTimeout = 10 * time.Second
+
+// newPool opens a pool on url with maxConns connections for role; w, when
+// set, learns of connections lost (see warmth); log hears of connections
+// left cold.
 // pgxpool's own default (the number of CPUs, at least 4) starves a busy
 // instance: requests wait for a connection while PostgreSQL idles.
-func newPool(ctx context.Context, url string, maxConns int, role poolRole) (*pgxpool.Pool, error) {
+func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *warmth, log *slog.Logger) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
@@ -135,15 +147,38 @@ func newPool(ctx context.Context, url string, maxConns int, role poolRole) (*pgx
 	if _, ok := pc.ConnConfig.RuntimeParams["plan_cache_mode"]; !ok {
 		pc.ConnConfig.RuntimeParams["plan_cache_mode"] = "force_generic_plan"
 	}
-	// Each new read connection prepares and plans the read statements
-	// before it serves, so the first requests on it do not pay for that.
+	// Each new connection prepares and plans its role's statements before
+	// it serves (reads on read connections, writes on write connections),
+	// so the first requests on it do not pay for that. A connection that
+	// warming left broken (PostgreSQL gone, or the deadline) is discarded
+	// and the pool opens another later; one where PostgreSQL refused a
+	// statement (a schema behind, which readiness reports) serves as it is.
+	warm := queries.WarmWriteConn
 	if role == readPool {
-		pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
-			queries.WarmConn(ctx, conn)
-			return nil
-		}
+		warm = queries.WarmConn
 	}
-	return pgxpool.NewWithConfig(ctx, pc)
+	pc.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+		ctx, cancel := context.WithTimeout(ctx, warmTimeout)
+		defer cancel()
+		if err := warm(ctx, conn); err != nil {
+			if conn.IsClosed() {
+				return err
+			}
+			log.Warn("connection not warmed", "err", err)
+		}
+		return nil
+	}
+	if w != nil {
+		pc.BeforeClose = w.beforeClose
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, pc)
+	if err != nil {
+		return nil, err
+	}
+	if w != nil {
+		w.pool = pool
+	}
+	return pool, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down in order: readiness
@@ -153,7 +188,11 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
 
-	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool)
+	// Readiness waits for both pools of the primary to be warm (see
+	// warmth); a replica's pool warms its connections too, but reads fall
+	// back to the primary while it is not current, so it does not gate.
+	writesWarm, readsWarm := newWarmth("primary", log), newWarmth("primary_reads", log)
+	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool, writesWarm, log)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -167,15 +206,18 @@ func Run(ctx context.Context, cfg Config) error {
 	if pipelines < 1 {
 		pipelines = queries.DefaultReadPipelines()
 	}
-	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool)
+	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool, readsWarm, log)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
 	defer reads.Close()
+	// Deferred after the pools' Close, so it stops before they close.
+	stopWarming := warmPools(writesWarm, readsWarm)
+	defer stopWarming()
 	store := queries.New(primary)
 	if cfg.DatabaseReadURL != "" {
 		// The replica serves reads only (and the freshness probe).
-		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool)
+		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool, nil, log)
 		if err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
@@ -214,6 +256,15 @@ func Run(ctx context.Context, cfg Config) error {
 	m.RegisterWriter(func(w io.Writer) {
 		httpmetrics.WriteCounter(w, "catwalk_listener_reconnects_total", listener.Reconnects())
 	})
+	m.RegisterWriter(func(w io.Writer) {
+		for _, wm := range []*warmth{writesWarm, readsWarm} {
+			warm := 0.0
+			if wm.Ready() {
+				warm = 1
+			}
+			httpmetrics.WriteGauge(w, `catwalk_db_pool_warm{pool="`+wm.name+`"}`, warm)
+		}
+	})
 
 	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
 	if err != nil {
@@ -221,7 +272,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer nrtxn.Stop(nr, 5*time.Second)
 
-	h := handlers.New(store, c, handlers.Config{
+	h := handlers.New(readiness{store, []*warmth{writesWarm, readsWarm}}, c, handlers.Config{
 		MaxPageSize:   cfg.MaxPageSize,
 		LoaderIOToken: cfg.LoaderIOToken,
 		Metrics:       m.Serve,
@@ -247,6 +298,10 @@ func Run(ctx context.Context, cfg Config) error {
 		CloseOnShutdown:    true,
 	}
 
+	// Listen only once warm (or after WarmWait): NGINX sends a started
+	// instance traffic as soon as it accepts, and retries a refused
+	// connection on another instance, so a cold one is better closed.
+	waitWarm(ctx, cfg.WarmWait, log, writesWarm, readsWarm)
 	ln := cfg.Listener
 	if ln == nil {
 		ln, err = net.Listen("tcp", cfg.Addr)
@@ -339,4 +394,26 @@ func writePoolMetrics(w io.Writer, name string, p *pgxpool.Pool) {
 	httpmetrics.WriteCounter(w, "catwalk_db_pool_canceled_acquires_total"+l, uint64(st.CanceledAcquireCount()))
 	httpmetrics.WriteGauge(w, "catwalk_db_pool_acquire_wait_seconds_total"+l, st.AcquireDuration().Seconds())
 	httpmetrics.WriteCounter(w, "catwalk_db_pool_new_conns_total"+l, uint64(st.NewConnsCount()))
+}
+
+// readiness is the store the handlers see: its Ready also requires warm
+// pools (see warmth).
+type readiness struct {
+	*queries.Store
+	warm []*warmth
+}
+
+// Ready: the database reachable with its schema current (one small query,
+// which also notices a connection lost while idle), then every pool warm
+// (no query).
+func (r readiness) Ready(ctx context.Context) error {
+	if err := r.Store.Ready(ctx); err != nil {
+		return err
+	}
+	for _, w := range r.warm {
+		if !w.Ready() {
+			return fmt.Errorf("%s pool: %w", w.name, handlers.ErrWarmingUp)
+		}
+	}
+	return nil
 }

@@ -64,7 +64,7 @@ func startServer(t *testing.T, cfg Config) (base string, cancel context.CancelFu
 		}
 	})
 	base = "http://" + ln.Addr().String()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if resp, err := http.Get(base + "/healthz"); err == nil {
 			resp.Body.Close()
@@ -76,6 +76,23 @@ func startServer(t *testing.T, cfg Config) (base string, cancel context.CancelFu
 		time.Sleep(20 * time.Millisecond)
 	}
 	return base, cancel, finished, runErr, logs
+}
+
+// waitReady polls /readyz until it answers 200 (the pools warm), failing
+// after a deadline generous enough for a loaded machine.
+func waitReady(t *testing.T, base string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		status, _, body := get(t, base+"/readyz")
+		if status == 200 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz still %d %s", status, body)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func get(t *testing.T, url string) (int, http.Header, string) {
@@ -94,6 +111,7 @@ func get(t *testing.T, url string) (int, http.Header, string) {
 // and the Go runtime's.
 func TestMetrics(t *testing.T) {
 	base, _, _, _, _ := startServer(t, Config{DBReadPipelines: 2})
+	waitReady(t, base)
 	get(t, base+"/healthz")
 	get(t, base+"/healthz")
 	get(t, base+"/readyz")
@@ -117,12 +135,12 @@ func TestMetrics(t *testing.T) {
 		t.Errorf("/metrics lacks %s", series)
 	}
 	f(`catwalk_http_requests_total{route="/healthz",method="GET",status="200"}`, "3") // + the start-up probe
-	f(`catwalk_http_requests_total{route="/readyz",method="GET",status="200"}`, "1")
+	f(`catwalk_http_requests_total{route="/readyz",method="GET",status="200"}`, "2")  // + waitReady's last
 	f(`catwalk_http_requests_total{route="unmatched",method="GET",status="404"}`, "1")
 	f(`catwalk_http_requests_total{route="unmatched",method="GET",status="405"}`, "1")
 	f(`catwalk_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="+Inf"}`, "3")
 	f(`catwalk_http_request_duration_seconds_bucket{route="/healthz",method="GET",le="0.001"}`, "")
-	f(`catwalk_http_request_duration_seconds_count{route="/readyz",method="GET"}`, "1")
+	f(`catwalk_http_request_duration_seconds_count{route="/readyz",method="GET"}`, "")
 	f(`catwalk_http_request_duration_seconds_sum{route="/readyz",method="GET"}`, "")
 	f("catwalk_cache_hits_total", "0")
 	f("catwalk_cache_misses_total", "0")
@@ -135,7 +153,9 @@ func TestMetrics(t *testing.T) {
 	f(`catwalk_db_pool_idle_conns{pool="primary"}`, "")
 	f(`catwalk_db_pool_acquires_total{pool="primary"}`, "")
 	f(`catwalk_db_pool_max_conns{pool="primary_reads"}`, "2") // cfg.DBReadPipelines
-	f(`catwalk_db_read_batches_total{pool="primary"}`, "0")   // no read yet
+	f(`catwalk_db_pool_warm{pool="primary"}`, "1")            // ready, so warm
+	f(`catwalk_db_pool_warm{pool="primary_reads"}`, "1")
+	f(`catwalk_db_read_batches_total{pool="primary"}`, "0") // no read yet
 	f(`catwalk_db_read_statements_total{pool="primary"}`, "0")
 	f("go_goroutines", "")
 	f("process_resident_memory_bytes", "")
@@ -155,9 +175,7 @@ func TestMetrics(t *testing.T) {
 // serves, then it stops accepting and Run returns nil.
 func TestShutdownDrains(t *testing.T) {
 	base, cancel, done, runErr, logs := startServer(t, Config{DrainDelay: 700 * time.Millisecond, ShutdownTimeout: 5 * time.Second})
-	if status, _, _ := get(t, base+"/readyz"); status != 200 {
-		t.Fatalf("/readyz before shutdown: %d", status)
-	}
+	waitReady(t, base)
 	cancel()
 	time.Sleep(100 * time.Millisecond) // within the drain delay
 	status, h, body := get(t, base+"/readyz")
@@ -212,9 +230,7 @@ func TestRunFailure(t *testing.T) {
 // replica's lag; DBReadPipelines reaches the store.
 func TestRunWithReplica(t *testing.T) {
 	base, _, _, _, logs := startServer(t, Config{DatabaseReadURL: testdb.ReplicaURL(t), DBReadPipelines: 3})
-	if status, _, body := get(t, base+"/readyz"); status != 200 {
-		t.Fatalf("/readyz with a replica: %d %s\n%s", status, body, logs.String())
-	}
+	waitReady(t, base)
 	_, _, body := get(t, base+"/metrics")
 	for _, want := range []string{
 		`catwalk_db_pool_max_conns{pool="primary"} `,
