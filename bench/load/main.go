@@ -60,6 +60,7 @@ type config struct {
 	p99           time.Duration
 	maxErrorRate  float64
 	allowRemote   bool
+	record        recordConfig
 }
 
 func parseArgs(args []string, stderr io.Writer) (*config, error) {
@@ -85,6 +86,7 @@ threshold fails.`)
 	fs.DurationVar(&c.p99, "p99", 0, "threshold on p99 latency (0: the scenario's p99_ms)")
 	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests (-1: the scenario's)")
 	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback (command line only, the environment is ignored)")
+	c.record.flags(fs)
 	if err := envflag.Parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -129,7 +131,7 @@ func onCommandLine(args []string, name string) bool {
 }
 
 // run executes the command; dial, when set, replaces TCP (tests).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fasthttp.DialFunc) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fasthttp.DialFunc) (code int) {
 	c, err := parseArgs(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -183,6 +185,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	}
 
 	t := newTarget(u, products, conns, c.timeout, dial)
+	if t.rec, err = openRecorder(c.record); err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 2
+	}
+	if t.rec != nil {
+		defer func() {
+			if err := t.rec.Close(); err != nil {
+				fmt.Fprintln(stderr, "load: -record:", err)
+				if code == 0 || code == exitThresholds {
+					code = 1 // the figures are incomplete
+				}
+			}
+		}()
+	}
 	if err := t.setup(s, file.Setup); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1

@@ -22,6 +22,7 @@ type target struct {
 	products int
 	timeout  time.Duration
 	sample   sample
+	rec      *recorder // -record: sends and records every request (record.go)
 }
 
 // sample is what setup learnt for the write operations.
@@ -72,6 +73,9 @@ func newTarget(u *url.URL, products, conns int, timeout time.Duration, dial fast
 // do sends one request of op and returns its status; err is a transport
 // error (no status).
 func (t *target) do(op string) (int, error) {
+	if t.rec != nil {
+		return t.rec.do(t, op)
+	}
 	return t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, nil)
 }
 
