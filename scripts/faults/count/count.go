@@ -44,6 +44,9 @@ func (r *Record) failed() bool { return r.Status != wantStatus[r.Op] }
 // error.
 func (r *Record) outcome() string {
 	if r.Status == 0 {
+		if r.Err == "" {
+			return "error"
+		}
 		return strings.ReplaceAll(r.Err, " ", "_")
 	}
 	return strconv.Itoa(r.Status)
@@ -291,13 +294,14 @@ CREATE TEMP TABLE fault_votes (review_id integer PRIMARY KEY, before integer, ac
 	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"fault_votes"}, []string{"review_id", "before", "acked", "failed"}, pgx.CopyFromRows(rows)); err != nil {
 		return w, err
 	}
-	// A review gone since (or unknown before) has lost its acknowledged
-	// votes.
+	// A review gone since has lost its acknowledged votes; one missing from
+	// the snapshot was posted since, with helpfulness 0 (bench/load's setup
+	// posts reviews and then votes on them).
 	err = tx.QueryRow(ctx, `
 WITH d AS (
     SELECT v.acked, v.failed,
-           CASE WHEN r.id IS NULL OR v.before IS NULL THEN -v.acked
-                ELSE r.helpfulness - v.before - v.acked END AS diff
+           CASE WHEN r.id IS NULL THEN -v.acked
+                ELSE r.helpfulness - coalesce(v.before, 0) - v.acked END AS diff
     FROM fault_votes v LEFT JOIN reviews r ON r.id = v.review_id
 )
 SELECT coalesce(sum(acked), 0),

@@ -96,6 +96,7 @@ func TestCountSuccess(t *testing.T) {
         WHEN 3 THEN 3 -- 1 acknowledged, 2 failed and committed
         WHEN 4 THEN 2 -- 1 acknowledged, counted twice
         WHEN 5 THEN 3 -- 1 acknowledged and 1 failed: both committed, one of them twice
+        WHEN 101 THEN 1 -- posted after the snapshot, 1 acknowledged
         ELSE 0 END`)
 	mustExec(t, conn, `DELETE FROM reviews WHERE id = 6`) // 1 acknowledged vote, review gone
 
@@ -115,6 +116,7 @@ func TestCountSuccess(t *testing.T) {
 		rec("helpful", 204, 4, ""),
 		rec("helpful", 204, 5, ""), rec("helpful", 503, 5, ""),
 		rec("helpful", 204, 6, ""),
+		rec("helpful", 204, 101, ""),
 		rec("report", 204, 1, ""),
 		rec("list", 200, 0, ""),
 	)
@@ -124,7 +126,7 @@ func TestCountSuccess(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut.String())
 	}
 	want := " post_acked=4 post_stored=3 post_missing=1 post_told_failure=2 post_twice=1 post_other_id=1" +
-		" votes_acked=9 votes_lost=2 votes_told_failure=3 votes_twice=2\n"
+		" votes_acked=10 votes_lost=2 votes_told_failure=3 votes_twice=2\n"
 	if !strings.HasSuffix(out.String(), want) {
 		t.Fatalf("want the result line to end with\n%s\ngot\n%s", want, out.String())
 	}
