@@ -259,7 +259,7 @@ start_load() {
   load_pid=$!
   local i
   for ((i = 0; i < 600; i++)); do
-    grep -q '^scenario ' "$dir/load.txt" && return 0
+    grep -qs '^scenario ' "$dir/load.txt" && return 0
     kill -0 "$load_pid" 2>/dev/null || break
     sleep 0.1
   done
@@ -344,10 +344,14 @@ drill_listener() {
   sleep "$LEAD"
   note fault
   local n
+  # pg_stat_activity shows the last statement a backend ran: a listener's
+  # is its LISTEN, or pgx's "-- ping" once it has been idle for a second
+  # (notifications do not change it). A pool connection shows "-- ping"
+  # only for the instant between a ping and its next statement.
   n=$(psql_db -c "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
-    WHERE datname = current_database() AND pid <> pg_backend_pid()
-      AND (query ILIKE 'listen %' OR application_name ILIKE '%listen%')")
-  say "terminated $n LISTEN connections"
+    WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'idle'
+      AND (query ILIKE 'listen %' OR query = '-- ping' OR application_name ILIKE '%listen%')")
+  say "terminated $n LISTEN connections (one per instance expected)"
   extra "terminated=$n"
   wait_load
 }
@@ -398,8 +402,14 @@ drill_etl-full() {
     extra "served_unchanged=NO"
   fi
   wait_load
-  [[ -n $mounted ]] && umount "$mounted" && mounted=""
-  [[ -n $chmodded ]] && chmod 755 "$chmodded" && chmodded=""
+  if [[ -n $mounted ]]; then
+    umount "$mounted"
+    mounted=""
+  fi
+  if [[ -n $chmodded ]]; then
+    chmod 755 "$chmodded"
+    chmodded=""
+  fi
 }
 
 run_drill() {
