@@ -35,6 +35,8 @@
 #   PRODUCTS     products of the generated dataset [20000]
 #   RATE         requests/s of the mixed load [the scenario's, 1500]
 #   LEAD         seconds of load before the fault [8]
+#   TIMEOUT      the load's per-request timeout in seconds, above NGINX's own
+#                (10 s), so that the service's timeouts are what is measured [15]
 #   HELPFUL_KEYS 1: every PUT …/helpful carries its own Idempotency-Key; 0: none [1]
 #   OUT          also write the table of figures (Markdown) to this file
 set -euo pipefail
@@ -49,6 +51,7 @@ read -r -a API_PORTS <<<"${API_PORTS:-23001 23002 23003}"
 PRODUCTS=${PRODUCTS:-20000}
 RATE=${RATE:-}
 LEAD=${LEAD:-8}
+TIMEOUT=${TIMEOUT:-15}
 HELPFUL_KEYS=${HELPFUL_KEYS:-1}
 OUT=${OUT:-}
 ALL_DRILLS=(kill9 rolling pg-restart pg-freeze listener etl etl-full)
@@ -59,7 +62,7 @@ die() {
   exit 1
 }
 
-for v in PG_PORT NGINX_PORT PRODUCTS LEAD; do
+for v in PG_PORT NGINX_PORT PRODUCTS LEAD TIMEOUT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 [[ -z $RATE || $RATE =~ ^[1-9][0-9]*$ ]] || die "RATE must be a positive integer, got '$RATE'"
@@ -252,7 +255,7 @@ note() { echo "$(date +%s%6N) $1" >>"$dir/events"; }
 # once its setup is done and the timed run has begun.
 start_load() {
   local args=(-scenarios k6/scenarios.json -scenario mixed -base-url "$BASE_URL" -products "$PRODUCTS"
-    -duration "$1s" -p99 10s -max-error-rate 1 -record "$dir/record.jsonl" -run-id "$drill-$STAMP")
+    -duration "$1s" -timeout "${TIMEOUT}s" -p99 10s -max-error-rate 1 -record "$dir/record.jsonl" -run-id "$drill-$STAMP")
   [[ -n $RATE ]] && args+=(-rate "$RATE")
   [[ $HELPFUL_KEYS == 1 ]] && args+=(-helpful-keys)
   "$BIN/load" "${args[@]}" >"$dir/load.txt" 2>&1 &
