@@ -437,6 +437,9 @@ run_drill() {
 
 # --- main ---------------------------------------------------------------------
 
+# The commit the binaries are built from, for the figures.
+commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 for p in "${API_PORTS[@]}" "$NGINX_PORT" "$PG_PORT"; do
   port_free "$p" || die "port $p is in use"
 done
@@ -458,8 +461,6 @@ done
 # field LINE KEY: a value of a result line.
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1"; }
 
-commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
 {
   printf 'Fault drills, %s, %s cores (%s), %s; commit %s.\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$(nproc)" \
     "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
