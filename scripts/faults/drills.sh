@@ -255,7 +255,7 @@ note() { echo "$(date +%s%6N) $1" >>"$dir/events"; }
 # once its setup is done and the timed run has begun.
 start_load() {
   local args=(-scenarios k6/scenarios.json -scenario mixed -base-url "$BASE_URL" -products "$PRODUCTS"
-    -duration "$1s" -timeout "${TIMEOUT}s" -p99 10s -max-error-rate 1 -record "$dir/record.jsonl" -run-id "$drill-$STAMP")
+    -duration "$1s" -timeout "${TIMEOUT}s" -p99 10s -max-error-rate 1 -record "$dir/record.jsonl" -run-id "$run_id")
   [[ -n $RATE ]] && args+=(-rate "$RATE")
   [[ $HELPFUL_KEYS == 1 ]] && args+=(-helpful-keys)
   "$BIN/load" "${args[@]}" >"$dir/load.txt" 2>&1 &
@@ -415,9 +415,12 @@ drill_etl-full() {
   fi
 }
 
+# run_drill N DRILL: the N-th drill of this run (a drill may be repeated:
+# each run of it has its own directory and run id, so its own keys).
 run_drill() {
-  drill=$1
-  dir=$RUNS/$drill
+  drill=$2
+  run_id=$drill-$STAMP-$1
+  dir=$RUNS/$1-$drill
   mkdir -p "$dir"
   : >"$dir/events"
   : >"$dir/extra"
@@ -454,8 +457,8 @@ start_nginx
 say "PostgreSQL :$PG_PORT, instances ${API_PORTS[*]}, NGINX $BASE_URL; run $RUNS"
 
 : >"$RUNS/results.txt"
-for d in "${drills[@]}"; do
-  run_drill "$d"
+for i in "${!drills[@]}"; do
+  run_drill "$((i + 1))" "${drills[i]}"
 done
 
 # field LINE KEY: a value of a result line.
