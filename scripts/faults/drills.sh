@@ -374,7 +374,11 @@ drill_etl() {
   "$BIN/catwalk" etl --dir "$FAULTS_DIR/data" --database-url "$DB_URL" >"$dir/etl.log" 2>&1 || rc=$?
   note back
   extra "etl_exit=$rc"
-  [[ $(served_oid) != "$before" ]] && extra "switched=yes" || extra "switched=no"
+  if [[ $(served_oid) != "$before" ]]; then
+    extra "switched=yes"
+  else
+    extra "switched=no"
+  fi
   wait_load
 }
 
