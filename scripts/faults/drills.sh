@@ -153,7 +153,11 @@ fsync = on
 synchronous_commit = on
 EOF
   fi
-  ((EUID == 0)) && touch "$FAULTS_DIR/pg.log" && chown postgres "$FAULTS_DIR/pg.log"
+  if ((EUID == 0)); then
+    touch "$FAULTS_DIR/pg.log"
+    chown postgres "$FAULTS_DIR/pg.log"
+  fi
+  port_free "$PG_PORT" || die "port $PG_PORT is in use"
   as_pg pg_ctl -D "$PGDATA" -l "$FAULTS_DIR/pg.log" -w -t 60 start >/dev/null || die "PostgreSQL did not start; see $FAULTS_DIR/pg.log"
 }
 
@@ -161,9 +165,11 @@ pg_pid() { head -1 "$PGDATA/postmaster.pid"; }
 
 setup_database() {
   if as_pg pg_ctl -D "$PGDATA" status >/dev/null 2>&1; then
-    die "a PostgreSQL already runs on $PGDATA; stop it first (pg_ctl -D $PGDATA stop)"
+    # Left running by a run that was killed: take it over (and stop it).
+    say "reusing the PostgreSQL already running on $PGDATA"
+  else
+    pg_start
   fi
-  pg_start
   pg_started=1
   if [[ $(psql "$ADMIN_URL" -XAtqc "SELECT count(*) FROM pg_database WHERE datname = 'catwalk'") == 0 ]]; then
     psql "$ADMIN_URL" -XAtqc "CREATE DATABASE catwalk" >/dev/null
@@ -342,9 +348,21 @@ drill_pg-freeze() {
   wait_load
 }
 
+# reconnects: each instance's catwalk_listener_reconnects_total, comma-separated.
+reconnects() {
+  local p out=()
+  for p in "${API_PORTS[@]}"; do
+    out+=("$(curl -fsS --max-time 2 "http://127.0.0.1:$p/metrics" | awk '$1 == "catwalk_listener_reconnects_total" {print $2}')")
+  done
+  local IFS=,
+  echo "${out[*]}"
+}
+
 drill_listener() {
   start_load 25
   sleep "$LEAD"
+  local before
+  before=$(reconnects)
   note fault
   local n
   # pg_stat_activity shows the last statement a backend ran: a listener's
@@ -357,6 +375,9 @@ drill_listener() {
   say "terminated $n LISTEN connections (one per instance expected)"
   extra "terminated=$n"
   wait_load
+  # Each instance should have noticed and listened again.
+  extra "reconnects_before=$before"
+  extra "reconnects_after=$(reconnects)"
 }
 
 # served_oid: the served reviews table's oid, changed by every switch-over.
@@ -447,8 +468,8 @@ run_drill() {
 # The commit the binaries are built from, for the figures.
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD 2>/dev/null || commit="$commit (with uncommitted changes)"
-for p in "${API_PORTS[@]}" "$NGINX_PORT" "$PG_PORT"; do
-  port_free "$p" || die "port $p is in use"
+for p in "${API_PORTS[@]}" "$NGINX_PORT"; do
+  port_free "$p" || die "port $p is in use (a drill run killed with -9 leaves its instances and NGINX running)"
 done
 command -v psql >/dev/null || die "psql is missing (apt-get install postgresql-client)"
 say "building into $BIN"
