@@ -1,7 +1,7 @@
 # The two commands of the README: `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build vet bench clean cluster cluster-stop
+.PHONY: run test build vet bench clean cluster cluster-stop faults
 
 ## run: serve the API on a local PostgreSQL under ./.data with demo data
 run:
@@ -24,6 +24,11 @@ cluster:
 ## cluster-stop: stop every process `make cluster` started
 cluster-stop:
 	scripts/cluster.sh stop
+
+## faults: the fault drills of scripts/faults/drills.sh under load, on a PostgreSQL of their own (DRILLS="kill9 rolling …"; FAULTS_DIR, RATE, OUT from the environment)
+DRILLS ?=
+faults:
+	scripts/faults/drills.sh $(DRILLS)
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem ./...

@@ -337,7 +337,7 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 func writeWrites(w io.Writer, dir string) error {
 	type row struct {
 		name, file, tps, bare string
-		target             float64
+		target                float64
 	}
 	rows := []row{
 		{"`PUT /reviews/:id/helpful`", "write-helpful.json", "pgbench-helpful.tps", "`helpful_bare.sql` (the UPDATE alone)", helpfulTarget},

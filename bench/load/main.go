@@ -62,6 +62,7 @@ type config struct {
 	allowRemote   bool
 	jsonPath      string
 	ops           []string
+	record        recordConfig
 }
 
 func parseArgs(args []string, stderr io.Writer) (*config, error) {
@@ -97,6 +98,7 @@ threshold fails.`)
 		return nil
 	})
 	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback (command line only, the environment is ignored)")
+	c.record.flags(fs)
 	if err := envflag.Parse(fs, args); err != nil {
 		return nil, err
 	}
@@ -141,7 +143,7 @@ func onCommandLine(args []string, name string) bool {
 }
 
 // run executes the command; dial, when set, replaces TCP (tests).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fasthttp.DialFunc) int {
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fasthttp.DialFunc) (code int) {
 	c, err := parseArgs(args, stderr)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -200,6 +202,20 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 
 	t := newTarget(u, products, conns, c.timeout, dial)
 	t.setHot(s.Hot)
+	if t.rec, err = openRecorder(c.record); err != nil {
+		fmt.Fprintln(stderr, "load:", err)
+		return 2
+	}
+	if t.rec != nil {
+		defer func() {
+			if err := t.rec.Close(); err != nil {
+				fmt.Fprintln(stderr, "load: -record:", err)
+				if code == 0 || code == exitThresholds {
+					code = 1 // the figures are incomplete
+				}
+			}
+		}()
+	}
 	if err := t.setup(s, file.Setup); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1

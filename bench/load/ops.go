@@ -22,6 +22,7 @@ type target struct {
 	products int
 	timeout  time.Duration
 	sample   sample
+	rec      *recorder // -record: sends and records every request (record.go)
 
 	// hotSize products 1, 1+hotStride, … get hotShare of the product
 	// choices (Scenario.Hot); hotSize 0: uniform.
@@ -96,6 +97,9 @@ func newTarget(u *url.URL, products, conns int, timeout time.Duration, dial fast
 // do sends one request of op and returns its status; err is a transport
 // error (no status).
 func (t *target) do(op string) (int, error) {
+	if t.rec != nil {
+		return t.rec.do(t, op)
+	}
 	return t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, nil)
 }
 
