@@ -20,8 +20,9 @@ func TestBenchScriptsParseSuccess(t *testing.T) {
 }
 
 // bench/cluster.sh and `make cluster` run NGINX from a copy of nginx.conf
-// that scripts/cluster.sh derives: only the listen line and the three
-// upstream server lines may differ from the deployed file.
+// that scripts/cluster.sh derives: only the listen line, the three
+// upstream server lines and the line exempting 127.0.0.1 from the
+// per-client limits may differ from the deployed file.
 func TestClusterNginxConfSuccess(t *testing.T) {
 	out, err := exec.CommandContext(t.Context(), "../../scripts/cluster.sh", "nginx-conf", "18080", "13001", "13002", "13003").Output()
 	if err != nil {
@@ -40,6 +41,7 @@ func TestClusterNginxConfSuccess(t *testing.T) {
 		"server api1:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13001 max_fails=3 fail_timeout=10s;",
 		"server api2:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13002 max_fails=3 fail_timeout=10s;",
 		"server api3:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13003 max_fails=3 fail_timeout=10s;",
+		"127.0.0.1 0;": "127.0.0.1 1;",
 	}
 	changed := 0
 	for i := range a {
