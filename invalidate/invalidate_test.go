@@ -22,6 +22,7 @@ type recorder struct {
 	mu       sync.Mutex
 	products []uint32
 	clears   int
+	bypass   bool
 	events   chan string
 }
 
@@ -39,6 +40,20 @@ func (r *recorder) Clear() {
 	r.clears++
 	r.mu.Unlock()
 	r.events <- "clear"
+}
+
+// SetBypass records the state without an event: the tests that count
+// events predate it.
+func (r *recorder) SetBypass(on bool) {
+	r.mu.Lock()
+	r.bypass = on
+	r.mu.Unlock()
+}
+
+func (r *recorder) bypassed() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.bypass
 }
 
 func (r *recorder) state() ([]uint32, int) {
@@ -84,7 +99,7 @@ func connConfig(tb testing.TB) *pgx.ConnConfig {
 // clears the cache once).
 func mustListen(tb testing.TB, cfg *pgx.ConnConfig, c *recorder) *Listener {
 	tb.Helper()
-	l := New(cfg, c, nil)
+	l := NewListener(cfg, c, nil, nil)
 	l.RetryInterval = 50 * time.Millisecond
 	tb.Cleanup(l.Start())
 	select {
@@ -197,8 +212,8 @@ func TestListenerRetriesUntilTheServerAnswers(t *testing.T) {
 func TestListenerSurvivesSilence(t *testing.T) {
 	cfg := connConfig(t)
 	c := newRecorder()
-	l := New(cfg, c, nil)
-	l.PingInterval = 20 * time.Millisecond // many wait timeouts and pings
+	l := NewListener(cfg, c, nil, nil)
+	l.CheckInterval = 20 * time.Millisecond // many wait timeouts and checks
 	t.Cleanup(l.Start())
 	<-l.Listened()
 	c.expect(t, "clear")

@@ -9,8 +9,11 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
-// InvalidateChannel is the NOTIFY channel every write announces its product
-// on, inside its transaction, so the notification is sent only on commit.
+// InvalidateChannel is the NOTIFY channel on which written products are
+// announced to every instance. The write statements do not notify: a NOTIFY
+// inside a write would hold PostgreSQL's cluster-wide notify lock through
+// the write's commit and serialise every write of the cluster. The instance
+// that wrote announces after the commit (package invalidate).
 const InvalidateChannel = "catwalk_invalidate"
 
 // InvalidateAll is the payload that tells every instance to drop its whole
@@ -60,7 +63,7 @@ var (
 // createReview is POST /reviews in one statement, hence one implicit
 // transaction and one round trip: the characteristics check, the
 // idempotency key, the review with its photos read model, the photos, the
-// characteristic values, the aggregates and the notification.
+// characteristic values and the aggregates.
 //
 //   - prior: the response remembered for the key, if any; then nothing is written.
 //   - chars: the product's characteristics, locked in id order (index
@@ -142,11 +145,9 @@ WITH prior AS (
         rating_5 = m.rating_5 + EXCLUDED.rating_5,
         recommend_false = m.recommend_false + EXCLUDED.recommend_false,
         recommend_true = m.recommend_true + EXCLUDED.recommend_true
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', $1::text) FROM review
 )
 SELECT (SELECT id FROM review), (SELECT n FROM verdict), EXISTS (SELECT FROM fresh),
-       (SELECT count(*) FROM notified), p.request_hash, p.status, p.response
+       p.request_hash, p.status, p.response
 FROM (SELECT 1) AS one LEFT JOIN prior p ON true`
 
 // genericPlan makes the rest of the transaction reuse the prepared
@@ -175,7 +176,6 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 		id        *int32
 		nChars    int64
 		valid     bool
-		notified  int64
 		priorHash []byte
 		status    *int16
 		response  []byte
@@ -188,7 +188,7 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 		r.ProductID, r.Rating, r.Summary, r.Body, r.Recommend, r.Name, r.Email,
 		photos, r.CharacteristicIDs, r.Values, k, hash,
 	).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&id, &nChars, &valid, &notified, &priorHash, &status, &response)
+		return row.Scan(&id, &nChars, &valid, &priorHash, &status, &response)
 	})
 	if err := s.pool.SendBatch(ctx, &b).Close(); err != nil {
 		return 0, nil, fmt.Errorf("create review: %w", err)
@@ -216,21 +216,14 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 	}
 }
 
-// markHelpful adds one vote and announces the product in one statement; the
-// generated score column follows helpfulness. Reported reviews count too.
-const markHelpful = `
-WITH voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = $1 RETURNING product_id
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM voted
-)
-SELECT product_id, (SELECT count(*) FROM notified) FROM voted`
+// markHelpful adds one vote; the generated score column follows
+// helpfulness. Reported reviews count too.
+const markHelpful = `UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = $1 RETURNING product_id`
 
 // MarkHelpful adds one to the review's helpfulness and returns its product.
 func (s *Store) MarkHelpful(ctx context.Context, reviewID int32) (int32, error) {
 	var product int32
-	var notified int64
-	err := s.pool.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
+	err := s.pool.QueryRow(ctx, markHelpful, reviewID).Scan(&product)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return 0, ErrNotFound
 	}
@@ -242,7 +235,7 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32) (int32, error) 
 
 // reportReview hides a review, once: only the statement that flips
 // reported subtracts the review from product_meta and from its
-// characteristics' sums, and announces the product.
+// characteristics' sums.
 //
 // The product's characteristics are locked in id order before the review
 // row (the subquery in flipped's WHERE runs before the row is locked), the
@@ -271,10 +264,8 @@ WITH target AS (
     UPDATE characteristics c SET value_sum = c.value_sum - cr.value, value_count = c.value_count - 1
     FROM characteristic_reviews cr, flipped f
     WHERE cr.review_id = $1 AND c.id = cr.characteristic_id
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM flipped
 )
-SELECT t.product_id, (SELECT count(*) FROM notified) > 0 FROM target t`
+SELECT t.product_id, EXISTS (SELECT FROM flipped) FROM target t`
 
 // ReportReview marks the review reported and returns its product and
 // whether this call changed anything (false when it was reported already).
