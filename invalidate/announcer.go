@@ -40,6 +40,10 @@ type Announcer struct {
 	// SendTimeout bounds one send; past it the connection is given up and
 	// the ids are sent again on a new one.
 	SendTimeout time.Duration
+	// PingInterval: an idle announcer checks its connection this often, so
+	// a lost one is replaced (and Connected tells the truth) before the
+	// next write needs it.
+	PingInterval time.Duration
 
 	mu      sync.Mutex
 	pending map[uint32]struct{}
@@ -77,6 +81,7 @@ func NewAnnouncer(cfg *pgx.ConnConfig, log *slog.Logger) *Announcer {
 		log:           log,
 		RetryInterval: time.Second,
 		SendTimeout:   5 * time.Second,
+		PingInterval:  time.Second,
 		pending:       map[uint32]struct{}{},
 		wake:          make(chan struct{}, 1),
 		connectedSig:  make(chan struct{}, 1),
@@ -167,26 +172,44 @@ func (a *Announcer) run(ctx context.Context, bye *atomic.Bool) {
 		}
 		ids := a.take()
 		if len(ids) == 0 {
+			idle := time.NewTimer(a.PingInterval)
 			select {
 			case <-a.wake:
-				continue
+			case <-idle.C:
+				if err := a.ping(conn); err != nil {
+					a.lose(conn, err, 0)
+					conn = nil
+				}
 			case <-ctx.Done():
 				a.farewell(conn, bye.Load())
 				return
 			}
+			idle.Stop()
+			continue
 		}
 		if err := a.send(conn, payloads(ids)); err != nil {
 			a.putBack(ids)
-			a.connected.Store(false)
-			a.pid.Store(0)
-			closeConn(conn)
+			a.lose(conn, err, len(ids))
 			conn = nil
-			a.log.Warn("announcement failed; resending on a new connection", "err", err, "products", len(ids))
 			continue
 		}
 		a.batches.Add(1)
 		a.products.Add(uint64(len(ids)))
 	}
+}
+
+// lose drops a connection that failed; run connects again at once.
+func (a *Announcer) lose(conn *pgx.Conn, err error, products int) {
+	a.connected.Store(false)
+	a.pid.Store(0)
+	closeConn(conn)
+	a.log.Warn("announcer connection lost; reconnecting", "err", err, "products_to_resend", products)
+}
+
+func (a *Announcer) ping(conn *pgx.Conn) error {
+	ctx, cancel := context.WithTimeout(context.Background(), a.SendTimeout)
+	defer cancel()
+	return conn.Ping(ctx)
 }
 
 // announce sends every payload in one statement, hence one transaction.

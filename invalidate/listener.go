@@ -127,8 +127,8 @@ func (l *Listener) Run(ctx context.Context) {
 	l.ev.suspend()
 	for {
 		wasUp, err := l.session(ctx)
-		l.listening.Store(false)
 		l.ev.suspend()
+		l.listening.Store(false)
 		if ctx.Err() != nil {
 			return
 		}
