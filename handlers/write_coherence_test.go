@@ -212,9 +212,10 @@ func (c *swallowingConn) Write(p []byte) (int, error) {
 func TestDeadWritersUnannouncedWrite(t *testing.T) {
 	b := mustInstance(t)
 	var fault faultyNet
-	cfg := mustPool(t).Config().ConnConfig.Copy()
+	pool := mustPool(t)
+	cfg := pool.Config().ConnConfig.Copy()
 	cfg.DialFunc = fault.dialer(cfg.DialFunc)
-	a := mustInstanceOn(t, cfg, nil)
+	a := mustInstanceOn(t, pool, cfg, nil)
 
 	p := mustProduct(t, a.pool, 2)
 	id := createdID(t, a.post(t, p.reviewJSON()))
@@ -265,7 +266,7 @@ func TestListenerDownBypassesCache(t *testing.T) {
 	// A's coherence connections log in as the role; its pools do not.
 	cfg := pool.Config().ConnConfig.Copy()
 	cfg.User = role
-	a := mustInstanceOn(t, cfg, nil)
+	a := mustInstanceOn(t, mustPool(t), cfg, nil)
 	b := mustInstance(t)
 	p := mustProduct(t, pool, 2)
 	id := createdID(t, b.post(t, p.reviewJSON()))

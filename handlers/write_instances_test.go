@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/invalidate"
@@ -17,14 +18,14 @@ import (
 // cache, its own invalidation listener, the shared database.
 func mustInstance(tb testing.TB) *testServer {
 	tb.Helper()
-	return mustInstanceOn(tb, mustPool(tb).Config().ConnConfig.Copy(), nil)
+	pool := mustPool(tb)
+	return mustInstanceOn(tb, pool, pool.Config().ConnConfig.Copy(), nil)
 }
 
-// mustInstanceOn is mustInstance with the coherence connections made from
-// cfg; tune, when set, adjusts the coherence before it starts.
-func mustInstanceOn(tb testing.TB, cfg *pgx.ConnConfig, tune func(*invalidate.Coherence)) *testServer {
+// mustInstanceOn is mustInstance on pool, with the coherence connections
+// made from cfg; tune, when set, adjusts the coherence before it starts.
+func mustInstanceOn(tb testing.TB, pool *pgxpool.Pool, cfg *pgx.ConnConfig, tune func(*invalidate.Coherence)) *testServer {
 	tb.Helper()
-	pool := mustPool(tb)
 	c := mustCache(tb)
 	store := queries.New(pool)
 	co := invalidate.New(cfg, c, store, nil)
