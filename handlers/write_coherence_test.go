@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -326,4 +327,62 @@ func TestListenerDownBypassesCache(t *testing.T) {
 	if _, err := a.showsWithin(p.id, id, 2, time.Second); err != nil {
 		t.Fatalf("after recovery: %v", err)
 	}
+}
+
+// TestWritesDoNotNotify: a write's own transaction sends no notification
+// (it would take PostgreSQL's cluster-wide notify lock through its commit);
+// the product reaches the channel from the instance's announcer alone.
+func TestWritesDoNotNotify(t *testing.T) {
+	a := mustInstance(t)
+	p := mustProduct(t, a.pool, 2)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, a.pool.Config().ConnConfig.ConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "LISTEN catwalk_invalidate"); err != nil {
+		t.Fatal(err)
+	}
+	announcer := a.coherence.Announcer.BackendPID()
+	id := createdID(t, a.post(t, p.reviewJSON()))
+	noContent(t, a.put(t, fmt.Sprintf("/reviews/%d/helpful", id)))
+	noContent(t, a.put(t, fmt.Sprintf("/reviews/%d/report", id)))
+	// Then a marker from the test's own session: a notification sent inside
+	// the writes' transactions would arrive before it (the announcer's may
+	// come before or after).
+	if _, err := a.pool.Exec(ctx, "SELECT pg_notify('catwalk_invalidate', 'marker')"); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprint(p.id)
+	announced, marked := false, false
+	for !announced || !marked {
+		wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		n, err := conn.WaitForNotification(wctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("waiting for notifications: %v", err)
+		}
+		if n.Payload == "marker" {
+			marked = true
+			continue
+		}
+		if ids, ok := parseList(n.Payload); ok && ids[want] {
+			if n.PID != announcer {
+				t.Fatalf("product %s notified by backend %d, not the announcer (%d): a write notified inside its transaction", want, n.PID, announcer)
+			}
+			announced = true
+		}
+	}
+}
+
+func parseList(payload string) (map[string]bool, bool) {
+	out := map[string]bool{}
+	for _, s := range strings.Split(payload, ",") {
+		if s == "" {
+			return nil, false
+		}
+		out[s] = true
+	}
+	return out, true
 }
