@@ -54,10 +54,8 @@ type Cache struct {
 
 	hits, misses, invalidations, clears atomic.Uint64
 
-	// beforeInvalidate and beforeClear, when set, run before entries
-	// become unreachable (read routing must learn of a write first).
-	beforeInvalidate func(product uint32)
-	beforeClear      func()
+	// bypass: every Get misses and Fill stores nothing (see SetBypass).
+	bypass atomic.Bool
 }
 
 // Stats are counters since start.
@@ -113,6 +111,10 @@ func mix(x uint64) uint64 {
 
 // Get returns the cached body for k. The slice is shared: do not modify it.
 func (c *Cache) Get(k Key) ([]byte, bool) {
+	if c.bypass.Load() {
+		c.misses.Add(1)
+		return nil, false
+	}
 	gen := c.generation(k.Product)
 	if e, ok := c.rc.Get(hash(k, gen)); ok && e.key == k && e.gen == gen {
 		c.hits.Add(1)
@@ -146,6 +148,9 @@ func (c *Cache) Fill(k Key, fill func() ([]byte, error)) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if c.bypass.Load() {
+			return body, nil
+		}
 		c.rc.SetWithTTL(h, &entry{key: k, gen: gen, body: body}, int64(len(body)), c.ttl)
 		return body, nil
 	})
@@ -163,19 +168,18 @@ func flightKey(h uint64) string {
 	return string(b[:])
 }
 
-// BeforeInvalidate installs hooks that InvalidateProduct and Clear call
-// before any entry becomes unreachable, so a fill that sees the new
-// generation also sees what the hook recorded. Call it before the cache is
-// used.
-func (c *Cache) BeforeInvalidate(product func(uint32), all func()) {
-	c.beforeInvalidate, c.beforeClear = product, all
-}
+// SetBypass turns the cache off (on=true) or back on. While off, every
+// Get misses and Fill stores nothing, so nothing cached before or during
+// the outage is served; the caller that turns it back on clears it first
+// (a fill that raced with the switch lands under an old generation).
+// The invalidation listener uses it while it cannot hear every write.
+func (c *Cache) SetBypass(on bool) { c.bypass.Store(on) }
+
+// Bypassed reports whether the cache is turned off.
+func (c *Cache) Bypassed() bool { return c.bypass.Load() }
 
 // InvalidateProduct makes every entry of product unreachable.
 func (c *Cache) InvalidateProduct(product uint32) {
-	if c.beforeInvalidate != nil {
-		c.beforeInvalidate(product)
-	}
 	c.slot(product).Add(1)
 	c.invalidations.Add(1)
 }
@@ -183,9 +187,6 @@ func (c *Cache) InvalidateProduct(product uint32) {
 // Clear makes every entry unreachable (used when invalidations may have been
 // missed, e.g. after the listener reconnects).
 func (c *Cache) Clear() {
-	if c.beforeClear != nil {
-		c.beforeClear()
-	}
 	c.epoch.Add(1)
 	c.rc.Clear()
 	c.clears.Add(1)

@@ -21,6 +21,14 @@ type Config struct {
 	LoaderIOToken string
 	// Metrics, when set, serves GET /metrics.
 	Metrics fasthttp.RequestHandler
+	// Written, when set, is told every product a committed write changed,
+	// before the write is acknowledged; it evicts the product here and tells
+	// the other instances (invalidate.Coherence.Written). Unset, the handler
+	// evicts its own cache and nothing else (a single instance, tests).
+	Written func(product uint32)
+	// Coherent, when set, is asked by /readyz: an error means this instance
+	// may miss other instances' writes (or they its), and is the 503's reason.
+	Coherent func() error
 }
 
 // Store is everything the handlers need from the database.

@@ -25,12 +25,20 @@ func (h *Handler) healthz(ctx *fasthttp.RequestCtx) {
 }
 
 // readyz answers 200 when the database is reachable, its schema current and
-// the instance warm, 503 otherwise and while draining.
+// the instance warm; 503 otherwise, while draining, and while cache
+// coherence is lost (the cache is bypassed then, so answers are right, but
+// balancers should prefer instances that hear every write).
 func (h *Handler) readyz(ctx *fasthttp.RequestCtx) {
 	if h.draining.Load() {
 		ctx.Response.Header.Set("Retry-After", "1")
 		writeJSONBody(ctx, fasthttp.StatusServiceUnavailable, bodyDraining)
 		return
+	}
+	if h.cfg.Coherent != nil {
+		if err := h.cfg.Coherent(); err != nil {
+			writeError(ctx, &Error{Status: fasthttp.StatusServiceUnavailable, Message: err.Error()})
+			return
+		}
 	}
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()

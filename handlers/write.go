@@ -161,9 +161,12 @@ func (h *Handler) changeReview(ctx *fasthttp.RequestCtx, change func(c context.C
 }
 
 // evict forgets this instance's cached responses of product after a
-// committed write; the other instances hear of it through NOTIFY.
+// committed write and has the other instances told (Config.Written).
 func (h *Handler) evict(product int32) {
-	if h.cache != nil {
+	switch {
+	case h.cfg.Written != nil:
+		h.cfg.Written(uint32(product))
+	case h.cache != nil:
 		h.cache.InvalidateProduct(uint32(product))
 	}
 }

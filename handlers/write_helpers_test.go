@@ -17,6 +17,7 @@ import (
 	"github.com/valyala/fasthttp/fasthttputil"
 
 	"github.com/catwalk/reviews/cache"
+	"github.com/catwalk/reviews/invalidate"
 	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/testdb"
 )
@@ -29,6 +30,8 @@ type testServer struct {
 	dial   func() (net.Conn, error)
 	cache  *cache.Cache
 	pool   *pgxpool.Pool
+	// coherence is the instance's, when it has one (mustInstance).
+	coherence *invalidate.Coherence
 }
 
 // mustServer serves a Handler on the package's database with its own cache.

@@ -1,9 +1,13 @@
 package handlers
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/invalidate"
@@ -15,16 +19,32 @@ import (
 func mustInstance(tb testing.TB) *testServer {
 	tb.Helper()
 	pool := mustPool(tb)
+	return mustInstanceOn(tb, pool, pool.Config().ConnConfig.Copy(), nil)
+}
+
+// mustInstanceOn is mustInstance on pool, with the coherence connections
+// made from cfg; tune, when set, adjusts the coherence before it starts.
+func mustInstanceOn(tb testing.TB, pool *pgxpool.Pool, cfg *pgx.ConnConfig, tune func(*invalidate.Coherence)) *testServer {
+	tb.Helper()
 	c := mustCache(tb)
-	l := invalidate.New(pool.Config().ConnConfig.Copy(), c, nil)
-	tb.Cleanup(l.Start())
-	select {
-	case <-l.Listened():
-	case <-time.After(5 * time.Second):
-		tb.Fatal("the instance's listener did not start")
+	store := queries.New(pool)
+	co := invalidate.New(cfg, c, store, nil)
+	co.Listener.RetryInterval = 50 * time.Millisecond
+	co.Announcer.RetryInterval = 50 * time.Millisecond
+	if tune != nil {
+		tune(co)
 	}
-	h := New(queries.New(pool), c, Config{}, nil)
-	return serveHandler(tb, h, c, pool)
+	stop := co.Start()
+	tb.Cleanup(func() { stop(true) })
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := co.WaitReady(ctx); err != nil {
+		tb.Fatalf("the instance's coherence did not start: %v", err)
+	}
+	h := New(store, c, Config{Written: co.Written, Coherent: co.Err}, nil)
+	s := serveHandler(tb, h, c, pool)
+	s.coherence = co
+	return s
 }
 
 // evictedWithin waits until c no longer serves k.

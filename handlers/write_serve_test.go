@@ -11,6 +11,7 @@ import (
 	"github.com/valyala/fasthttp"
 	"github.com/valyala/fasthttp/fasthttputil"
 
+	"github.com/catwalk/reviews/invalidate"
 	"github.com/catwalk/reviews/server"
 	"github.com/catwalk/reviews/testdb"
 )
@@ -58,12 +59,12 @@ func call(tb testing.TB, c *fasthttp.Client, method, path, body string, out any)
 	return resp.StatusCode()
 }
 
-// listeners counts the sessions on the test database waiting in LISTEN.
+// listeners counts the invalidation listeners' sessions on the test database.
 func listeners(tb testing.TB, pool *pgxpool.Pool) int {
 	tb.Helper()
 	var n int
 	err := pool.QueryRow(context.Background(), `SELECT count(*) FROM pg_stat_activity
-		WHERE datname = current_database() AND query = 'LISTEN catwalk_invalidate'`).Scan(&n)
+		WHERE datname = current_database() AND application_name = $1`, invalidate.ListenerName).Scan(&n)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -1,192 +1,156 @@
 // Package invalidate keeps this instance's cache coherent with writes made
-// by any instance.
+// by any instance, and owns the order in which a change is applied.
 //
-// Every write transaction runs pg_notify('catwalk_invalidate', product_id),
-// so PostgreSQL delivers the product id to every listener when, and only
-// when, the write commits. A Listener holds one dedicated connection (not a
-// pool's) that LISTENs on the channel and evicts each announced product. A
-// lost connection is reopened within about a second; since notifications
-// sent meanwhile are lost, the whole cache is cleared once LISTEN is back.
+// Writes commit without notifying (a NOTIFY inside the write would take
+// PostgreSQL's cluster-wide notify lock until the commit is flushed, which
+// serialises every write of the cluster). Instead, after its commit the
+// instance that wrote:
+//
+//  1. marks the product written (read routing, queries.Store.MarkWritten),
+//     then evicts it from its own cache, before it answers (Coherence.Written);
+//  2. hands the product id to its Announcer: one dedicated connection that
+//     sends the pending ids, deduplicated, as comma-separated payloads on
+//     InvalidateChannel, many ids per transaction, one transaction at a time,
+//     each committed without waiting for a WAL flush.
+//
+// Every instance's Listener (another dedicated connection, LISTEN) applies
+// the announcements of the other instances in the same order: mark written,
+// then evict. A lost listener connection means announcements were missed:
+// while it is down the cache is bypassed (nothing served from it, nothing
+// stored) and /readyz says so; once LISTEN is back the cache is cleared.
+//
+// An instance that dies between a commit and its announcement: every
+// Listener checks once a second which announcer connections exist
+// (pg_stat_activity, application_name AnnouncerName); when one it knew of
+// has gone without saying goodbye, its pending announcements are lost, so
+// the Listener clears the whole cache. See README, "Write API".
 package invalidate
 
 import (
-	"context"
 	"errors"
-	"log/slog"
 	"strconv"
-	"sync/atomic"
-	"time"
-
-	"github.com/jackc/pgx/v5"
-
-	"github.com/catwalk/reviews/queries"
+	"strings"
 )
 
-// Cache is what a Listener evicts from (cache.Cache).
+// Cache is what this package evicts from (cache.Cache).
 type Cache interface {
 	InvalidateProduct(product uint32)
 	Clear()
+	// SetBypass, while on, makes every lookup miss and stores nothing:
+	// used while announcements may be missed.
+	SetBypass(on bool)
 }
 
-// Listener applies the invalidations of every instance to one cache.
-type Listener struct {
-	cfg   *pgx.ConnConfig
-	cache Cache
-	log   *slog.Logger
-
-	// RetryInterval is the pause between failed connection attempts.
-	RetryInterval time.Duration
-	// PingInterval is how long the connection may stay silent before a
-	// ping checks it is still alive (a peer that vanished without closing
-	// the TCP connection sends nothing, not even an error).
-	PingInterval time.Duration
-	// PingTimeout is how long that ping may take before the connection is
-	// given up; generous, since a busy server answers slowly and every
-	// reconnection clears the cache.
-	PingTimeout time.Duration
-
-	listening   atomic.Bool
-	connects    atomic.Uint64
-	received    atomic.Uint64
-	backendPID  atomic.Uint32
-	listenedSig chan struct{}
+// Router is told which products changed before they are evicted, so that
+// no fill after the eviction reads a replica that lacks the write
+// (queries.Store; nil without read routing).
+type Router interface {
+	MarkWritten(product uint32)
+	MarkAllWritten()
 }
 
-// New returns a Listener on the database cfg names; call Run to start it.
-func New(cfg *pgx.ConnConfig, c Cache, log *slog.Logger) *Listener {
-	if log == nil {
-		log = slog.Default()
+// Payloads on queries.InvalidateChannel besides comma-separated product ids
+// (a single id, as instances before the announcer sent, is a list of one).
+const (
+	// payloadHello: an announcer connected; listeners know its backend
+	// from now on, even before their next check sees it.
+	payloadHello = "hello"
+	// payloadBye: an announcer stops after sending everything it had; its
+	// backend (the notification's sender) leaving is no loss.
+	payloadBye = "bye"
+)
+
+// Names of the dedicated connections (pg_stat_activity.application_name).
+const (
+	// AnnouncerName marks announcer connections: listeners watch them.
+	AnnouncerName = "catwalk-announce"
+	// ListenerName marks listener connections (for operators and tests).
+	ListenerName = "catwalk-listen"
+)
+
+// Errors of Coherence.Err.
+var (
+	ErrListenerDown  = errors.New("cache coherence lost: listener down")
+	ErrAnnouncerDown = errors.New("cache coherence lost: announcer down")
+)
+
+// evictor is the one place where this instance forgets cached answers,
+// always in the same order: read routing first learns that the product
+// changed, then the cache entries become unreachable. A fill that sees the
+// new cache generation therefore also sees the routing mark, and never
+// reads a replica that lacks the write.
+type evictor struct {
+	cache  Cache
+	router Router
+}
+
+func (e evictor) product(p uint32) {
+	if e.router != nil {
+		e.router.MarkWritten(p)
 	}
-	return &Listener{
-		cfg:           cfg,
-		cache:         c,
-		log:           log,
-		RetryInterval: time.Second,
-		PingInterval:  time.Second,
-		PingTimeout:   2 * time.Second,
-		listenedSig:   make(chan struct{}, 1),
+	e.cache.InvalidateProduct(p)
+}
+
+// all forgets everything: changes may have been missed.
+func (e evictor) all() {
+	if e.router != nil {
+		e.router.MarkAllWritten()
 	}
+	e.cache.Clear()
 }
 
-// Start runs l in the background until the returned stop is called; stop
-// waits for it to end. Set the intervals before.
-func (l *Listener) Start() (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		l.Run(ctx)
-	}()
-	return func() { cancel(); <-done }
-}
-
-// Reconnects counts connections made after the first: each one followed a
-// lost connection and cleared the cache.
-func (l *Listener) Reconnects() uint64 {
-	if n := l.connects.Load(); n > 1 {
-		return n - 1
+// suspend: from now on changes may be missed; serve nothing cached.
+func (e evictor) suspend() {
+	if e.router != nil {
+		e.router.MarkAllWritten()
 	}
-	return 0
+	e.cache.SetBypass(true)
 }
 
-// Notifications counts the invalidations received.
-func (l *Listener) Notifications() uint64 { return l.received.Load() }
+// resume: changes are heard again; forget what was cached before (a fill
+// that raced with the outage lands under an old generation), then cache.
+func (e evictor) resume() {
+	e.all()
+	e.cache.SetBypass(false)
+}
 
-// Listening reports whether the listener's connection is up.
-func (l *Listener) Listening() bool { return l.listening.Load() }
-
-// BackendPID is the server process of the current connection (tests use it
-// to cut the connection).
-func (l *Listener) BackendPID() uint32 { return l.backendPID.Load() }
-
-// Listened receives a value each time LISTEN succeeds (buffered, lossy).
-func (l *Listener) Listened() <-chan struct{} { return l.listenedSig }
-
-// Run listens until ctx ends, reconnecting after any failure: at once when
-// a working connection was lost (a terminated backend or a restarted server
-// is usually back immediately), every RetryInterval while connecting fails.
-func (l *Listener) Run(ctx context.Context) {
-	for {
-		wasUp, err := l.session(ctx)
-		l.listening.Store(false)
-		if ctx.Err() != nil {
-			return
+// parseIDs reads a comma-separated list of product ids.
+func parseIDs(payload string, out []uint32) ([]uint32, bool) {
+	for payload != "" {
+		var s string
+		s, payload, _ = strings.Cut(payload, ",")
+		id, err := strconv.ParseUint(s, 10, 32)
+		if err != nil {
+			return out, false
 		}
-		l.log.Warn("invalidation listener disconnected; reconnecting", "err", err)
-		if wasUp {
-			continue
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(l.RetryInterval):
-		}
+		out = append(out, uint32(id))
 	}
+	return out, len(out) > 0
 }
 
-// session connects, listens and applies notifications until the
-// connection fails or ctx ends; wasUp tells whether LISTEN succeeded.
-func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
-	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	conn, err := pgx.ConnectConfig(cctx, l.cfg)
-	cancel()
-	if err != nil {
-		return false, err
-	}
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		conn.Close(cctx) //nolint:errcheck // the connection is being dropped anyway
-		cancel()
-	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+queries.InvalidateChannel); err != nil {
-		return false, err
-	}
-	l.connects.Add(1)
-	l.backendPID.Store(conn.PgConn().PID())
-	l.listening.Store(true)
-	// Whatever was committed before LISTEN took effect may be cached and
-	// was not heard: forget everything. Cheap on the first connection
-	// (the cache is empty), essential after a reconnect.
-	l.cache.Clear()
-	select {
-	case l.listenedSig <- struct{}{}:
-	default:
-	}
-	for {
-		wctx, cancel := context.WithTimeout(ctx, l.PingInterval)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		switch {
-		case err == nil:
-			l.apply(n.Payload)
-		case ctx.Err() != nil:
-			return true, nil
-		case errors.Is(err, context.DeadlineExceeded) && !conn.IsClosed():
-			// Silent for a while: make sure the server is still there.
-			pctx, cancel := context.WithTimeout(ctx, l.PingTimeout)
-			err := conn.Ping(pctx)
-			cancel()
-			if err != nil {
-				return true, err
-			}
-		default:
-			return true, err
-		}
-	}
-}
+// maxPayload is the longest payload sent: PostgreSQL refuses 8000 bytes
+// and more (with its default 8 kB pages).
+const maxPayload = 7999
 
-func (l *Listener) apply(payload string) {
-	l.received.Add(1)
-	if payload == queries.InvalidateAll {
-		l.cache.Clear()
-		return
+// payloads renders ids (sorted, distinct) as comma-separated lists, each
+// at most maxPayload bytes.
+func payloads(ids []uint32) []string {
+	var out []string
+	b := make([]byte, 0, min(maxPayload, 11*len(ids)))
+	for _, id := range ids {
+		var num [10]byte
+		n := strconv.AppendUint(num[:0], uint64(id), 10)
+		if len(b) > 0 && len(b)+1+len(n) > maxPayload {
+			out = append(out, string(b))
+			b = b[:0]
+		}
+		if len(b) > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, n...)
 	}
-	id, err := strconv.ParseUint(payload, 10, 32)
-	if err != nil {
-		// Not ours to understand: be safe rather than stale.
-		l.log.Warn("invalidation with an unknown payload; clearing the cache", "payload", payload)
-		l.cache.Clear()
-		return
+	if len(b) > 0 {
+		out = append(out, string(b))
 	}
-	l.cache.InvalidateProduct(uint32(id))
+	return out
 }

@@ -12,8 +12,11 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// InvalidateChannel is the NOTIFY channel every write announces its product
-// on, inside its transaction, so the notification is sent only on commit.
+// InvalidateChannel is the NOTIFY channel on which written products are
+// announced to every instance. The write statements do not notify: a NOTIFY
+// inside a write would hold PostgreSQL's cluster-wide notify lock through
+// the write's commit and serialise every write of the cluster. The instance
+// that wrote announces after the commit (package invalidate).
 const InvalidateChannel = "catwalk_invalidate"
 
 // InvalidateAll is the payload that tells every instance to drop its whole
@@ -109,7 +112,7 @@ var (
 // createReview is POST /reviews in one statement, hence one implicit
 // transaction and one round trip: the characteristics check, the
 // idempotency key, the review with its photos read model, the photos, the
-// characteristic values, the aggregates and the notification.
+// characteristic values and the aggregates.
 //
 //   - prior: the response remembered for the key, if any; then nothing is written.
 //   - chars: the product's characteristics, locked in id order (index
@@ -191,11 +194,9 @@ WITH prior AS (
         rating_5 = m.rating_5 + EXCLUDED.rating_5,
         recommend_false = m.recommend_false + EXCLUDED.recommend_false,
         recommend_true = m.recommend_true + EXCLUDED.recommend_true
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', $1::text) FROM review
 )
 SELECT (SELECT id FROM review), (SELECT n FROM verdict), EXISTS (SELECT FROM fresh),
-       (SELECT count(*) FROM notified), p.request_hash, p.status, p.response
+       p.request_hash, p.status, p.response
 FROM (SELECT 1) AS one LEFT JOIN prior p ON true`
 
 // genericPlan makes the rest of the transaction reuse the prepared
@@ -224,7 +225,6 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 		id        *int32
 		nChars    int64
 		valid     bool
-		notified  int64
 		priorHash []byte
 		status    *int16
 		response  []byte
@@ -237,7 +237,7 @@ func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *Idempotency
 		r.ProductID, r.Rating, r.Summary, r.Body, r.Recommend, r.Name, r.Email,
 		photos, r.CharacteristicIDs, r.Values, k, hash,
 	).QueryRow(func(row pgx.Row) error {
-		return row.Scan(&id, &nChars, &valid, &notified, &priorHash, &status, &response)
+		return row.Scan(&id, &nChars, &valid, &priorHash, &status, &response)
 	})
 	var st *Stored
 	err := s.write(ctx, func(c *pgxpool.Conn) error {
@@ -280,15 +280,9 @@ func readStored(ctx context.Context, c *pgxpool.Conn, key string) (*Stored, erro
 	return st, nil
 }
 
-// markHelpful adds one vote and announces the product in one statement; the
-// generated score column follows helpfulness. Reported reviews count too.
-const markHelpful = `
-WITH voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = $1 RETURNING product_id
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM voted
-)
-SELECT product_id, (SELECT count(*) FROM notified) FROM voted`
+// markHelpful adds one vote; the generated score column follows
+// helpfulness. Reported reviews count too.
+const markHelpful = `UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = $1 RETURNING product_id`
 
 // markHelpfulKeyed is markHelpful with an Idempotency-Key, still one
 // statement and one round trip: NGINX gives every vote a key, so this is
@@ -318,10 +312,8 @@ WITH target AS (
     UPDATE reviews SET helpfulness = helpfulness + 1
     WHERE id = $1 AND EXISTS (SELECT FROM keyed)
     RETURNING product_id
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM voted
 )
-SELECT t.product_id, (SELECT count(*) FROM voted), (SELECT count(*) FROM notified) FROM target t`
+SELECT t.product_id, (SELECT count(*) FROM voted) FROM target t`
 
 // HelpfulRequest is what a helpful vote's key is stored with in
 // request_hash: the request itself, with the review id canonical. It can
@@ -340,18 +332,18 @@ func HelpfulRequest(reviewID int32) []byte {
 // business).
 func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *IdempotencyKey) (int32, *Stored, error) {
 	var (
-		product         int32
-		voted, notified int64
-		stored          *Stored
+		product int32
+		voted   int64
+		stored  *Stored
 	)
 	err := s.write(ctx, func(c *pgxpool.Conn) error {
 		if key == nil {
-			return c.QueryRow(ctx, markHelpful, reviewID).Scan(&product, &notified)
+			return c.QueryRow(ctx, markHelpful, reviewID).Scan(&product)
 		}
 		// Twice at most: a key that vanished between the conflict and the
 		// read (the janitor) is free again.
 		for range 2 {
-			err := c.QueryRow(ctx, markHelpfulKeyed, reviewID, key.Key, key.RequestHash).Scan(&product, &voted, &notified)
+			err := c.QueryRow(ctx, markHelpfulKeyed, reviewID, key.Key, key.RequestHash).Scan(&product, &voted)
 			if err != nil || voted > 0 {
 				return err
 			}
@@ -375,7 +367,7 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *Idempotenc
 
 // reportReview hides a review, once: only the statement that flips
 // reported subtracts the review from product_meta and from its
-// characteristics' sums, and announces the product.
+// characteristics' sums.
 //
 // The product's characteristics are locked in id order before the review
 // row (the subquery in flipped's WHERE runs before the row is locked), the
@@ -404,10 +396,8 @@ WITH target AS (
     UPDATE characteristics c SET value_sum = c.value_sum - cr.value, value_count = c.value_count - 1
     FROM characteristic_reviews cr, flipped f
     WHERE cr.review_id = $1 AND c.id = cr.characteristic_id
-), notified AS (
-    SELECT pg_notify('` + InvalidateChannel + `', product_id::text) FROM flipped
 )
-SELECT t.product_id, (SELECT count(*) FROM notified) > 0 FROM target t`
+SELECT t.product_id, EXISTS (SELECT FROM flipped) FROM target t`
 
 // ReportReview marks the review reported and returns its product and
 // whether this call changed anything (false when it was reported already).
@@ -477,8 +467,7 @@ func WriteSQL() []string {
 // WarmWriteConn prepares and plans every write statement on a fresh
 // connection of the write pool, as WarmConn does for reads: each runs once,
 // on ids that match nothing, in a transaction that is rolled back, so
-// nothing is written (no sequence value drawn, no key stored, nothing
-// notified) and the first write on the connection costs what the next
+// nothing is written (no sequence value drawn, no key stored) and the first write on the connection costs what the next
 // ones do. Statements go through the connection's statement cache, where
 // the requests will find them.
 func WarmWriteConn(ctx context.Context, conn *pgx.Conn) error {

@@ -236,16 +236,22 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer c.Close()
-	// Read routing learns of every write before its cached entries go.
-	c.BeforeInvalidate(store.MarkWritten, store.MarkAllWritten)
-
-	// Writes on any instance evict this instance's cache: the listener runs
-	// on the primary (never the replica) and clears the whole cache after a
-	// reconnect, since notifications may have been lost. Deferred here, it
-	// stops after the HTTP server and before the pools close.
-	listener := invalidate.New(primary.Config().ConnConfig.Copy(), c, log)
-	stopListener := listener.Start()
-	defer stopListener()
+	// Cache coherence across instances (package invalidate): this
+	// instance's writes are marked written (read routing), evicted here and
+	// announced after their commit; the other instances' announcements are
+	// applied in the same order. Both dedicated connections use the primary
+	// (never the replica). Deferred here, it stops after the HTTP server
+	// (so every write has been announced) and before the pools close; the
+	// goodbye is sent only when no request was left running.
+	coherence := invalidate.New(primary.Config().ConnConfig.Copy(), c, store, log)
+	stopCoherence := coherence.Start()
+	cleanStop := false
+	defer func() { stopCoherence(cleanStop) }()
+	wctx, cancelWait := context.WithTimeout(ctx, 5*time.Second)
+	if err := coherence.WaitReady(wctx); err != nil {
+		log.Warn("serving before cache coherence is established: cache bypassed, /readyz 503", "err", err)
+	}
+	cancelWait()
 	janitorCtx, stopJanitor := context.WithCancel(context.Background())
 	defer stopJanitor()
 	go store.RunKeyJanitor(janitorCtx, 24*time.Hour, 10*time.Minute, log.Warn)
@@ -253,9 +259,7 @@ func Run(ctx context.Context, cfg Config) error {
 	m := httpmetrics.New(log, cfg.SlowRequest)
 	m.RegisterWriter(func(w io.Writer) { writeCacheMetrics(w, c) })
 	m.RegisterWriter(func(w io.Writer) { writeStoreMetrics(w, store) })
-	m.RegisterWriter(func(w io.Writer) {
-		httpmetrics.WriteCounter(w, "catwalk_listener_reconnects_total", listener.Reconnects())
-	})
+	m.RegisterWriter(func(w io.Writer) { writeCoherenceMetrics(w, coherence) })
 	m.RegisterWriter(func(w io.Writer) {
 		for _, wm := range []*warmth{writesWarm, readsWarm} {
 			warm := 0.0
@@ -276,6 +280,8 @@ func Run(ctx context.Context, cfg Config) error {
 		MaxPageSize:   cfg.MaxPageSize,
 		LoaderIOToken: cfg.LoaderIOToken,
 		Metrics:       m.Serve,
+		Written:       coherence.Written,
+		Coherent:      coherence.Err,
 	}, log)
 	var draining atomic.Bool
 	app := nrtxn.Wrap(nr, m.Wrap(h.Router()))
@@ -340,8 +346,24 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	default:
 		log.Info("stopped accepting; in-flight requests finished")
+		cleanStop = true
 	}
 	return nil
+}
+
+func writeCoherenceMetrics(w io.Writer, co *invalidate.Coherence) {
+	l, a := co.Listener, co.Announcer
+	httpmetrics.WriteCounter(w, "catwalk_listener_reconnects_total", l.Reconnects())
+	httpmetrics.WriteCounter(w, "catwalk_listener_notifications_total", l.Notifications())
+	httpmetrics.WriteCounter(w, "catwalk_listener_announcers_lost_total", l.AnnouncersLost())
+	httpmetrics.WriteCounter(w, "catwalk_announce_batches_total", a.Batches())
+	httpmetrics.WriteCounter(w, "catwalk_announce_products_total", a.Products())
+	httpmetrics.WriteGauge(w, "catwalk_announce_pending", float64(a.Pending()))
+	coherent := 0.0
+	if co.Err() == nil {
+		coherent = 1
+	}
+	httpmetrics.WriteGauge(w, "catwalk_cache_coherent", coherent)
 }
 
 func writeCacheMetrics(w io.Writer, c *cache.Cache) {

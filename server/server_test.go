@@ -148,6 +148,10 @@ func TestMetrics(t *testing.T) {
 	f("catwalk_cache_invalidations_total", "0")
 	f("catwalk_cache_bytes", "0")
 	f("catwalk_listener_reconnects_total", "0")
+	f("catwalk_listener_announcers_lost_total", "")
+	f("catwalk_announce_batches_total", "")
+	f("catwalk_announce_pending", "")
+	f("catwalk_cache_coherent", "1") // Run waits for the listener and announcer before serving
 	f(`catwalk_db_pool_max_conns{pool="primary"}`, "")
 	f(`catwalk_db_pool_acquired_conns{pool="primary"}`, "0")
 	f(`catwalk_db_pool_idle_conns{pool="primary"}`, "")

@@ -1,9 +1,6 @@
 -- PUT /reviews/:id/helpful exactly as the service sends it: one statement
--- that votes and notifies (queries.markHelpful), in its own transaction.
+-- (queries.markHelpful), in its own transaction. The product is announced
+-- to the other instances after the commit, outside the statement (package
+-- invalidate).
 \set r random(:lo, :hi)
-WITH voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = :r RETURNING product_id
-), notified AS (
-    SELECT pg_notify('catwalk_invalidate', product_id::text) FROM voted
-)
-SELECT product_id, (SELECT count(*) FROM notified) FROM voted;
+UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = :r RETURNING product_id;

@@ -1,7 +1,10 @@
 -- POST /reviews as a plain client would write it: the characteristics
 -- check, the review with its photos read model, one photo, two
 -- characteristic values, both aggregates and the notification, in one
--- transaction. Run by handlers' BenchmarkPgbenchPost (or by hand:
+-- transaction. The notification inside the transaction is the design the
+-- service left (it serialises every notifying commit of the cluster):
+-- post_bare.sql is the same without it, the yardstick for the service now.
+-- Run by handlers' BenchmarkPgbenchPost (or by hand:
 -- pgbench -n -M prepared -c 8 -j 2 -T 10 -f post.sql DATABASE_URL after seed.sql).
 \set p random(5000001, 5001000)
 \set rating random(1, 5)
