@@ -34,12 +34,6 @@ func (h *Handler) readyz(ctx *fasthttp.RequestCtx) {
 		writeJSONBody(ctx, fasthttp.StatusServiceUnavailable, bodyDraining)
 		return
 	}
-	if h.cfg.Coherent != nil {
-		if err := h.cfg.Coherent(); err != nil {
-			writeError(ctx, &Error{Status: fasthttp.StatusServiceUnavailable, Message: err.Error()})
-			return
-		}
-	}
 	c, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	err := h.store.Ready(c)
@@ -52,6 +46,14 @@ func (h *Handler) readyz(ctx *fasthttp.RequestCtx) {
 		h.log.Warn("not ready", "err", err)
 		writeError(ctx, errUnavailable)
 		return
+	}
+	// Last: a database that is down or cold is the cause to report, not
+	// the listener that fails with it.
+	if h.cfg.Coherent != nil {
+		if err := h.cfg.Coherent(); err != nil {
+			writeError(ctx, &Error{Status: fasthttp.StatusServiceUnavailable, Message: err.Error()})
+			return
+		}
 	}
 	writeJSONBody(ctx, fasthttp.StatusOK, bodyOK)
 }
