@@ -16,3 +16,12 @@ func SetFeedBatchSize(n int) (restore func()) {
 	feedBatchSize = n
 	return func() { feedBatchSize = old }
 }
+
+// SetSwitchWaited sets a function called after each switch-over attempt
+// that found a served table locked, and returns a function that restores
+// the previous one.
+func SetSwitchWaited(f func(attempt int)) (restore func()) {
+	old := switchWaited
+	switchWaited = f
+	return func() { switchWaited = old }
+}

@@ -1,0 +1,111 @@
+package etl_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/catwalk/reviews/etl"
+)
+
+// refused loads dir with opt and checks the load was refused with an error
+// naming want, and that the served data did not change.
+func refused(t *testing.T, conn pgxConn, opt etl.Options, want ...string) {
+	t.Helper()
+	before := snapshot(t, conn)
+	if opt.RejectsDir == "" {
+		opt.RejectsDir = t.TempDir()
+	}
+	_, err := etl.Load(t.Context(), conn.url, opt)
+	if err == nil {
+		t.Fatalf("load of %s succeeded, want it refused (%s)", opt.Dir, strings.Join(want, ", "))
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("load error %q does not say %q", err, w)
+		}
+	}
+	equalLists(t, "served data after a refused load", snapshot(t, conn), before)
+}
+
+func writeFile(t *testing.T, path, body string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestLoadRefusesImplausible: a load whose result looks like a broken export
+// is refused before the switch-over, with the file and the reason, and the
+// served data stays.
+func TestLoadRefusesImplausible(t *testing.T) {
+	dir, _ := generate(t, 200, 0)
+	conn := connect(t)
+	mustLoad(t, conn, dir)
+
+	t.Run("header only", func(t *testing.T) {
+		d := copyDir(t, dir)
+		b, _ := os.ReadFile(filepath.Join(d, etl.ReviewsFile))
+		header, _, _ := strings.Cut(string(b), "\n")
+		writeFile(t, filepath.Join(d, etl.ReviewsFile), header+"\n")
+		refused(t, conn, etl.Options{Dir: d, MaxRejectRatio: 1, AllowShrink: true}, "reviews.csv", "no valid rows", etl.ErrImplausible.Error())
+	})
+	t.Run("stray quote", func(t *testing.T) {
+		// One quote at the start of the first record: the rest of the file
+		// (or the first MaxRecordBytes of it) becomes one broken record.
+		d := copyDir(t, dir)
+		path := filepath.Join(d, etl.CharacteristicReviewsFile)
+		b, _ := os.ReadFile(path)
+		header, rest, _ := strings.Cut(string(b), "\n")
+		writeFile(t, path, header+"\n\""+rest)
+		refused(t, conn, etl.Options{Dir: d}, "characteristic_reviews.csv")
+	})
+	t.Run("reject share", func(t *testing.T) {
+		dirty, _ := generate(t, 200, 0.1)
+		refused(t, conn, etl.Options{Dir: dirty}, "reviews.csv", "lines rejected", "--max-reject-ratio")
+		// Told to accept that much, the same files load.
+		if _, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dirty, RejectsDir: t.TempDir(), MaxRejectRatio: 0.5}); err != nil {
+			t.Fatalf("load with --max-reject-ratio 0.5: %v", err)
+		}
+		mustLoad(t, conn, dir) // back to the clean data
+	})
+	t.Run("shrink", func(t *testing.T) {
+		small, _ := generate(t, 100, 0)
+		refused(t, conn, etl.Options{Dir: small}, "reviews.csv", "--allow-shrink")
+		if _, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: small, RejectsDir: t.TempDir(), AllowShrink: true}); err != nil {
+			t.Fatalf("load with --allow-shrink: %v", err)
+		}
+		// Into an empty database, nothing shrinks.
+		empty := connect(t)
+		if _, err := etl.Load(t.Context(), empty.url, etl.Options{Dir: small, RejectsDir: t.TempDir()}); err != nil {
+			t.Fatalf("load into an empty database: %v", err)
+		}
+	})
+}
+
+// TestLoadRejectsUnwritable: rejects that cannot be written (a full disk, a
+// rejects directory that cannot be made) fail the load before the
+// switch-over; the served data stays.
+func TestLoadRejectsUnwritable(t *testing.T) {
+	dir, _ := generate(t, 100, 0)
+	conn := connect(t)
+	mustLoad(t, conn, dir)
+	dirty, _ := generate(t, 120, 0.01)
+
+	t.Run("disk full", func(t *testing.T) {
+		// /dev/full answers every write with ENOSPC, like a full disk.
+		rejects := t.TempDir()
+		if err := os.Symlink("/dev/full", filepath.Join(rejects, etl.ReviewsFile)); err != nil {
+			t.Fatal(err)
+		}
+		refused(t, conn, etl.Options{Dir: dirty, RejectsDir: rejects, MaxRejectRatio: 1}, "reviews.csv: rejects file", "no space left on device")
+	})
+	t.Run("not a directory", func(t *testing.T) {
+		// Root ignores permissions, so a read-only directory is played by
+		// a path under a regular file.
+		file := filepath.Join(t.TempDir(), "file")
+		writeFile(t, file, "")
+		refused(t, conn, etl.Options{Dir: dirty, RejectsDir: filepath.Join(file, "rejects"), MaxRejectRatio: 1}, "rejects directory")
+	})
+}
