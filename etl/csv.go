@@ -56,8 +56,12 @@ type record struct {
 	Err    string   // why the record does not parse; "" when it does
 }
 
-func newCSVReader(r io.Reader) *csvReader {
-	return &csvReader{br: bufio.NewReaderSize(r, 1<<20), max: MaxRecordBytes}
+func newCSVReader(r io.Reader) *csvReader { return newCSVReaderSize(r, 1<<20) }
+
+// newCSVReaderSize reads through a buffer of size bytes (at least 16; the
+// fuzz target uses small ones to reach every path of readLine and resync).
+func newCSVReaderSize(r io.Reader, size int) *csvReader {
+	return &csvReader{br: bufio.NewReaderSize(r, size), max: MaxRecordBytes}
 }
 
 // readLine appends one physical line (with its '\n', if any) to c.raw and
