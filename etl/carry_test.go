@@ -168,3 +168,44 @@ func appendLine(t *testing.T, path, line string) {
 		t.Fatal(err)
 	}
 }
+
+// TestLoadCarriesWritesDuringLoad writes through the API between the
+// carry-over before the switch and the switch-over: the switch carries the
+// new review and applies the vote and the report made on reviews carried
+// already, aggregates included.
+func TestLoadCarriesWritesDuringLoad(t *testing.T) {
+	dir, _ := generate(t, 100, 0)
+	conn := connect(t)
+	mustLoad(t, conn, dir)
+	pool, err := pgxpool.New(t.Context(), conn.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	store := queries.New(pool)
+	a := post(t, store, conn, 1, []string{"https://x/a.jpg"}, "key-a")
+	b := post(t, store, conn, 2, nil, "key-b")
+
+	var c int32
+	var want []string
+	defer etl.SetPreCarried(func() {
+		c = post(t, store, conn, 2, []string{"https://x/c1.jpg", "https://x/c2.jpg"}, "key-c")
+		if _, err := store.MarkHelpful(t.Context(), a); err != nil {
+			t.Error(err)
+		}
+		if _, changed, err := store.ReportReview(t.Context(), b); err != nil || !changed {
+			t.Errorf("report %d: %v %v", b, changed, err)
+		}
+		want = apiRows(t, conn, []int32{a, b, c})
+	})()
+	sum := mustLoad(t, conn, dir)
+	if c == 0 {
+		t.Fatal("the load did not stop between its carry-over and its switch-over")
+	}
+	if sum.Carried != 3 {
+		t.Errorf("carried %d reviews, want 3", sum.Carried)
+	}
+	equalLists(t, "the API's reviews after a load", apiRows(t, conn, []int32{a, b, c}), want)
+	checkReadModel(t, conn)
+	equalLists(t, "idempotency keys", queryStrings(t, conn, "SELECT key FROM idempotency_keys ORDER BY key"), []string{"key-a", "key-b", "key-c"})
+}

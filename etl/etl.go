@@ -367,6 +367,9 @@ func (l *loader) run(ctx context.Context) error {
 			return err
 		}
 	}
+	if err := l.phase("carry over the API's reviews", func() error { return l.preCarry(ctx, lock) }); err != nil {
+		return err
+	}
 	return l.phase("switch", func() error { return l.switchOver(ctx, lock) })
 }
 

@@ -25,3 +25,12 @@ func SetSwitchWaited(f func(attempt int)) (restore func()) {
 	switchWaited = f
 	return func() { switchWaited = old }
 }
+
+// SetPreCarried sets a function called between the carry-over before the
+// switch and the switch-over, and returns a function that restores the
+// previous one.
+func SetPreCarried(f func()) (restore func()) {
+	old := preCarried
+	preCarried = f
+	return func() { preCarried = old }
+}

@@ -45,6 +45,32 @@ var servedTables = []string{"reviews", "reviews_photos", "characteristics", "cha
 // a table locked.
 var switchWaited func(attempt int)
 
+// preCarried, when set (tests), is called between the carry-over before the
+// switch and the switch-over.
+var preCarried func()
+
+// preCarry copies the API's reviews into the staging tables before the
+// switch-over, in a transaction that locks nothing the API uses, so the
+// switch-over copies only the few written since (see carry.go).
+func (l *loader) preCarry(ctx context.Context, conn *pgxpool.Conn) error {
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+			return err
+		}
+		floors, err := idFloors(ctx, tx)
+		if err != nil {
+			return err
+		}
+		n, err := carryOver(ctx, tx, floors)
+		l.summary.Carried = n
+		return err
+	})
+	if err == nil && preCarried != nil {
+		preCarried()
+	}
+	return err
+}
+
 // switchOver replaces the served tables with the staging tables in one
 // transaction, retrying while other transactions hold the served tables.
 func (l *loader) switchOver(ctx context.Context, conn *pgxpool.Conn) error {
@@ -59,7 +85,7 @@ func (l *loader) switchOver(ctx context.Context, conn *pgxpool.Conn) error {
 			return err
 		})
 		if err == nil {
-			l.summary.Carried = carried
+			l.summary.Carried += carried
 			return nil
 		}
 		if ctx.Err() != nil || !lockBusy(err) {
@@ -119,7 +145,7 @@ func blockers(ctx context.Context, conn *pgxpool.Conn) string {
 
 // switchTx is one attempt at the switch-over: it takes every served table
 // (each lock wait bounded by switchLockTimeout), carries over what the API
-// wrote since the last load, swaps the tables in, sets every sequence past
+// wrote since the carry-over before the switch, swaps the tables in, sets every sequence past
 // every id ever handed out, drops the idempotency keys of reviews that are
 // gone and tells serving instances to clear their caches. It returns the
 // reviews carried over.
@@ -127,18 +153,31 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", switchLockTimeout.Milliseconds())); err != nil {
 		return 0, err
 	}
+	// The carry-over's statements touch a few rows each by index, but their
+	// estimates (a JSON array's elements, an id list) can pass jit_above_cost,
+	// and compiling them would cost seconds with every table locked.
+	if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+		return 0, err
+	}
+	// With the tables locked, every statement has an index path to the few
+	// rows it needs; a scan of a served table would hold the locks for
+	// seconds. Estimates can be off (the staged rows are newer than their
+	// statistics), so scans are taken out of the planner's choices.
+	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+		return 0, err
+	}
 	// One statement for all five: the first lock that cannot be had within
 	// the timeout ends the attempt and releases those taken.
 	if _, err := tx.Exec(ctx, "LOCK TABLE "+joinTables(servedTables)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
 		return 0, err
 	}
-	floors := map[string]int64{}
-	for _, t := range idTables {
-		f, err := idFloor(ctx, tx, t)
-		if err != nil {
-			return 0, err
-		}
-		floors[t] = f
+	floors, err := idFloors(ctx, tx)
+	if err != nil {
+		return 0, err
+	}
+	// What the API did since carryOver ran before the switch.
+	if err := resync(ctx, tx); err != nil {
+		return 0, fmt.Errorf("carry over the API's votes and reports: %w", err)
 	}
 	carried, err := carryOver(ctx, tx, floors)
 	if err != nil {
@@ -183,6 +222,19 @@ func joinTables(ts []string) string {
 		s += t
 	}
 	return s
+}
+
+// idFloors returns idFloor of every table with ids.
+func idFloors(ctx context.Context, tx pgx.Tx) (map[string]int64, error) {
+	floors := map[string]int64{}
+	for _, t := range idTables {
+		f, err := idFloor(ctx, tx, t)
+		if err != nil {
+			return nil, err
+		}
+		floors[t] = f
+	}
+	return floors, nil
 }
 
 // idFloor returns the largest id of table that is served or was ever handed
