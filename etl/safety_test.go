@@ -109,3 +109,23 @@ func TestLoadRejectsUnwritable(t *testing.T) {
 		refused(t, conn, etl.Options{Dir: dirty, RejectsDir: filepath.Join(file, "rejects"), MaxRejectRatio: 1}, "rejects directory")
 	})
 }
+
+// TestLoadShrinkIgnoresAPIRows: the reviews written through the API are
+// carried over, so they do not count as served rows a file must replace.
+func TestLoadShrinkIgnoresAPIRows(t *testing.T) {
+	dir, _ := generate(t, 100, 0)
+	conn := connect(t)
+	sum := mustLoad(t, conn, dir)
+	// As many API reviews as loaded ones (inserted without via_api, as the
+	// API does), with photos and values.
+	if _, err := conn.conn.Exec(t.Context(), `WITH r AS (
+		INSERT INTO reviews (product_id, rating, date, summary, body, recommend, reviewer_name, reviewer_email)
+		SELECT 1 + g % 100, 4, now(), 's', 'b', true, 'n', 'e' FROM generate_series(1, $1::int) g RETURNING id, product_id)
+		INSERT INTO characteristic_reviews (characteristic_id, review_id, value)
+		SELECT c.id, r.id, 3 FROM r JOIN characteristics c ON c.product_id = r.product_id`, sum.Stats(etl.ReviewsFile).Loaded); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dir, RejectsDir: t.TempDir()}); err != nil {
+		t.Fatalf("loading the same files again: %v", err)
+	}
+}
