@@ -137,14 +137,16 @@ func (s *Summary) Stats(name string) FileStats {
 
 // WriteTable prints rows loaded and rejected per file and seconds per phase.
 func (s *Summary) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "%-28s %12s %10s\n", "file", "loaded", "rejected")
-	var tl, tr int64
+	// Rejected lines show what a broken quote swallowed: one record, many lines.
+	fmt.Fprintf(w, "%-28s %12s %10s %14s\n", "file", "loaded", "rejected", "rejected lines")
+	var tl, tr, trl int64
 	for _, f := range s.Files {
-		fmt.Fprintf(w, "%-28s %12d %10d\n", f.File, f.Loaded, f.Rejected)
+		fmt.Fprintf(w, "%-28s %12d %10d %14d\n", f.File, f.Loaded, f.Rejected, f.RejectedLines)
 		tl += f.Loaded
 		tr += f.Rejected
+		trl += f.RejectedLines
 	}
-	fmt.Fprintf(w, "%-28s %12d %10d\n", "total", tl, tr)
+	fmt.Fprintf(w, "%-28s %12d %10d %14d\n", "total", tl, tr, trl)
 	fmt.Fprintf(w, "\nreviews written through the API and carried over: %d\n", s.Carried)
 	fmt.Fprintf(w, "\n%-36s %8s %8s\n", "phase (they overlap)", "start s", "seconds")
 	for _, p := range s.Phases {
