@@ -52,14 +52,42 @@ func TestLoadRefusesImplausible(t *testing.T) {
 		refused(t, conn, etl.Options{Dir: d, MaxRejectRatio: 1, AllowShrink: true}, "reviews.csv", "no valid rows", etl.ErrImplausible.Error())
 	})
 	t.Run("stray quote", func(t *testing.T) {
-		// One quote at the start of the first record: the rest of the file
-		// (or the first MaxRecordBytes of it) becomes one broken record.
-		d := copyDir(t, dir)
-		path := filepath.Join(d, etl.CharacteristicReviewsFile)
-		b, _ := os.ReadFile(path)
-		header, rest, _ := strings.Cut(string(b), "\n")
-		writeFile(t, path, header+"\n\""+rest)
-		refused(t, conn, etl.Options{Dir: d}, "characteristic_reviews.csv")
+		// One quote at the start of the first record opens a field that
+		// never closes. In a file smaller than MaxRecordBytes the rest of
+		// the file is that one broken record (API.md): no valid rows, the
+		// load is refused. In a bigger one, once past MaxRecordBytes, the
+		// record is rejected with its first line and the lines after it
+		// are read again: the load costs that one row.
+		stray := func(src string) (string, int64, int) {
+			d := copyDir(t, src)
+			path := filepath.Join(d, etl.CharacteristicReviewsFile)
+			b, _ := os.ReadFile(path)
+			header, rest, _ := strings.Cut(string(b), "\n")
+			writeFile(t, path, header+"\n\""+rest)
+			return d, int64(strings.Count(rest, "\n")), len(rest)
+		}
+		small, _, size := stray(dir)
+		if size >= etl.MaxRecordBytes {
+			t.Fatalf("characteristic_reviews.csv of %d bytes: want it under %d", size, etl.MaxRecordBytes)
+		}
+		refused(t, conn, etl.Options{Dir: small}, "characteristic_reviews.csv", "no valid rows")
+
+		big, _ := generate(t, 1000, 0)
+		d, lines, size := stray(big)
+		if size <= 2*etl.MaxRecordBytes {
+			t.Fatalf("characteristic_reviews.csv of %d bytes: want it over %d", size, 2*etl.MaxRecordBytes)
+		}
+		sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: d, RejectsDir: t.TempDir()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := sum.Stats(etl.CharacteristicReviewsFile)
+		if st.Rejected != 1 || st.RejectedLines != 1 || st.Loaded != lines-1 {
+			t.Errorf("stray quote: loaded %d, rejected %d in %d lines; want %d, 1 in 1", st.Loaded, st.Rejected, st.RejectedLines, lines-1)
+		}
+		if _, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dir, RejectsDir: t.TempDir(), AllowShrink: true}); err != nil {
+			t.Fatal(err) // back to the first data
+		}
 	})
 	t.Run("reject share", func(t *testing.T) {
 		dirty, _ := generate(t, 200, 0.1)
