@@ -20,12 +20,29 @@ Loads reviews.csv, reviews_photos.csv, characteristics.csv and
 characteristic_reviews.csv from DIR, replacing the reviews data of the
 database in one transaction: an interrupted load changes nothing, and a
 repeated load gives the same state. Bad rows go to the rejects directory
-with their line and reason.`, stderr)
+with their line and reason (a record is at most 64 KiB).
+
+The load is refused, and the served data kept, when a file has no valid
+row, when more than -max-reject-ratio of its lines are rejected, or when a
+file keeps fewer than 90% of the rows its table serves now (unless
+-allow-shrink). Reviews written through the API since the last load are
+carried over, with their keys; ids are never handed out twice. The
+switch-over waits at most 150 ms at a time for its locks, so it never
+holds up the API behind a long query, and gives up after -switch-timeout.`, stderr)
 	dbURL := fs.String("database-url", "", "PostgreSQL connection string")
 	dir := fs.String("dir", "", "directory holding the four CSV files")
 	rejects := fs.String("rejects", "", "directory for the rejects files (default DIR/rejects)")
+	maxReject := fs.Float64("max-reject-ratio", etl.DefaultMaxRejectRatio, "largest share of a file's lines that may be rejected, 0 to 1")
+	allowShrink := fs.Bool("allow-shrink", false, "load files that keep fewer than 90% of the rows served now")
+	switchTimeout := fs.Duration("switch-timeout", etl.DefaultSwitchTimeout, "how long the switch-over keeps trying to take the served tables before it gives up")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *maxReject <= 0 || *maxReject > 1 {
+		return errUsageMsg(stderr, "etl: -max-reject-ratio must be above 0 and at most 1")
+	}
+	if *switchTimeout <= 0 {
+		return errUsageMsg(stderr, "etl: -switch-timeout must be positive")
 	}
 	if *dbURL == "" {
 		return errUsageMsg(stderr, "etl needs -database-url or DATABASE_URL")
@@ -41,7 +58,10 @@ with their line and reason.`, stderr)
 	if err := migrate(ctx, *dbURL, io.Discard); err != nil {
 		return err
 	}
-	return load(ctx, *dbURL, etl.Options{Dir: *dir, RejectsDir: *rejects, Progress: stderr}, stdout)
+	return load(ctx, *dbURL, etl.Options{
+		Dir: *dir, RejectsDir: *rejects, Progress: stderr,
+		MaxRejectRatio: *maxReject, AllowShrink: *allowShrink, SwitchTimeout: *switchTimeout,
+	}, stdout)
 }
 
 func load(ctx context.Context, dbURL string, opt etl.Options, stdout io.Writer) error {

@@ -20,13 +20,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
 
@@ -56,13 +56,49 @@ type Options struct {
 	Dir        string    // directory holding the four files
 	RejectsDir string    // where rejects files go; "" means Dir/rejects
 	Progress   io.Writer // progress output; nil for none
+
+	// MaxRejectRatio is the largest share of a file's lines that may be
+	// rejected (0 to 1); a file with more is refused and nothing switches.
+	// 0 means DefaultMaxRejectRatio.
+	MaxRejectRatio float64
+	// AllowShrink lets a file replace served data with fewer than
+	// ShrinkFloor of its rows (see checkPlausible).
+	AllowShrink bool
+	// SwitchTimeout bounds how long the switch-over keeps trying to take
+	// its locks; 0 means DefaultSwitchTimeout.
+	SwitchTimeout time.Duration
 }
+
+// DefaultMaxRejectRatio refuses a file when more than 5% of its lines are
+// rejected. The bad rows of an export are a few kinds of one-off slips (the
+// generator's --dirty models them; the README's example and the read
+// oracle's dataset use 1-2%, and a multi-line reject weighs its lines, so
+// 2% of bad rows is about 2.1% of lines); a share well above that means the
+// file itself is wrong (columns in another order, another file under this
+// name, a truncated or re-encoded export) and loading it would silently
+// drop a large part of the data. An operator who has read the rejects and
+// still wants the load passes a higher ratio.
+const DefaultMaxRejectRatio = 0.05
+
+// ShrinkFloor: a file that keeps fewer rows than this share of the rows its
+// table serves now is taken for a broken export, unless AllowShrink. Exports
+// grow; losing a tenth of the data at once is not a refresh.
+const ShrinkFloor = 0.9
+
+// ErrImplausible is returned (wrapped, with the file and the reason) when a
+// load is refused before the switch-over: the served data is untouched.
+var ErrImplausible = errors.New("refusing to switch over")
 
 // FileStats counts one file's rows.
 type FileStats struct {
 	File     string
 	Loaded   int64
 	Rejected int64
+	// Lines is the file's physical lines after the header; RejectedLines
+	// those of its rejected records (a record may span several lines, and a
+	// broken quote swallows many).
+	Lines         int64
+	RejectedLines int64
 }
 
 // Phase is one step of the load; steps on different tables overlap.
@@ -81,6 +117,12 @@ type Summary struct {
 	// while streaming (the files are in review id order); false when they
 	// were filled in afterwards with one UPDATE.
 	PhotosMerged bool
+	// Carried counts the reviews written through the API since the last
+	// load that were carried over into the loaded data at the switch.
+	Carried int64
+	// SwitchAttempts is how many times the switch-over tried to take its
+	// locks (1 when nothing was in its way).
+	SwitchAttempts int
 }
 
 // Stats returns the counts of file name.
@@ -95,14 +137,17 @@ func (s *Summary) Stats(name string) FileStats {
 
 // WriteTable prints rows loaded and rejected per file and seconds per phase.
 func (s *Summary) WriteTable(w io.Writer) {
-	fmt.Fprintf(w, "%-28s %12s %10s\n", "file", "loaded", "rejected")
-	var tl, tr int64
+	// Rejected lines show what a broken quote swallowed: one record, many lines.
+	fmt.Fprintf(w, "%-28s %12s %10s %14s\n", "file", "loaded", "rejected", "rejected lines")
+	var tl, tr, trl int64
 	for _, f := range s.Files {
-		fmt.Fprintf(w, "%-28s %12d %10d\n", f.File, f.Loaded, f.Rejected)
+		fmt.Fprintf(w, "%-28s %12d %10d %14d\n", f.File, f.Loaded, f.Rejected, f.RejectedLines)
 		tl += f.Loaded
 		tr += f.Rejected
+		trl += f.RejectedLines
 	}
-	fmt.Fprintf(w, "%-28s %12d %10d\n", "total", tl, tr)
+	fmt.Fprintf(w, "%-28s %12d %10d %14d\n", "total", tl, tr, trl)
+	fmt.Fprintf(w, "\nreviews written through the API and carried over: %d\n", s.Carried)
 	fmt.Fprintf(w, "\n%-36s %8s %8s\n", "phase (they overlap)", "start s", "seconds")
 	for _, p := range s.Phases {
 		fmt.Fprintf(w, "%-36s %8.1f %8.1f\n", p.Name, p.Start.Seconds(), p.Duration.Seconds())
@@ -146,9 +191,10 @@ type loader struct {
 	charRevs  idTable[bool]
 	feed      *feedSender // kept reviews, to the characteristic_reviews pass
 	products  idTable[meta]
-	mergeSum  uint64 // photos embedded while streaming reviews
-	photosSum uint64 // photos loaded; equal to mergeSum when the merge was complete
-	sorted    bool   // the merge found both files in review id order
+	mergeSum  uint64           // photos embedded while streaming reviews
+	photosSum uint64           // photos loaded; equal to mergeSum when the merge was complete
+	sorted    bool             // the merge found both files in review id order
+	served    map[string]int64 // rows each file's table serves now, by file
 }
 
 // Load loads the files of opt.Dir into the database at dbURL, replacing its
@@ -165,8 +211,17 @@ func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 			return nil, err
 		}
 	}
+	if opt.MaxRejectRatio == 0 {
+		opt.MaxRejectRatio = DefaultMaxRejectRatio
+	}
+	if opt.MaxRejectRatio < 0 || opt.MaxRejectRatio > 1 {
+		return nil, fmt.Errorf("max reject ratio %v: want a share between 0 and 1", opt.MaxRejectRatio)
+	}
+	if opt.SwitchTimeout <= 0 {
+		opt.SwitchTimeout = DefaultSwitchTimeout
+	}
 	if err := os.MkdirAll(opt.RejectsDir, 0o755); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("rejects directory: %w", err)
 	}
 	cfg, err := pgxpool.ParseConfig(dbURL)
 	if err != nil {
@@ -213,6 +268,9 @@ func (l *loader) run(ctx context.Context) error {
 		charRevsCopied  = make(chan struct{})
 	)
 	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		return l.phase("count served rows", func() error { return l.countServed(gctx) })
+	})
 	g.Go(func() error {
 		return l.table(gctx, "reviews", func(tx pgx.Tx) error {
 			if err := l.loadReviews(gctx, tx); err != nil {
@@ -299,28 +357,24 @@ func (l *loader) run(ctx context.Context) error {
 		return err
 	}
 	l.summary.PhotosMerged = l.sorted && l.mergeSum == l.photosSum
-	return l.phase("switch", func() error {
-		return pgx.BeginFunc(ctx, lock, func(tx pgx.Tx) error {
-			if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
-				return err
-			}
-			if err := renameStagingIndexes(ctx, tx); err != nil {
-				return err
-			}
-			// Serving instances drop every cached response at commit.
-			if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", queries.InvalidateChannel, queries.InvalidateAll); err != nil {
-				return err
-			}
-			if l.sorted && !l.summary.PhotosMerged {
-				// The merge met photos it could not place (rare: a repeated
-				// photo id out of order); fill them all in once more.
-				if _, err := tx.Exec(ctx, fillPhotosSQL("reviews", "reviews_photos")); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	})
+	if err := l.checkPlausible(); err != nil {
+		return err
+	}
+	if l.sorted && !l.summary.PhotosMerged {
+		// The merge met photos it could not place (rare: a repeated photo
+		// id out of order); fill them all in once more, before the
+		// switch-over, so no lock on served tables waits for it.
+		if err := l.phase("reviews: photos (update)", func() error {
+			_, err := lock.Exec(ctx, fillPhotosSQL("load_reviews", "load_reviews_photos"))
+			return err
+		}); err != nil {
+			return err
+		}
+	}
+	if err := l.phase("carry over the API's reviews", func() error { return l.preCarry(ctx, lock) }); err != nil {
+		return err
+	}
+	return l.phase("switch", func() error { return l.switchOver(ctx, lock) })
 }
 
 // wait blocks until every channel is closed or ctx ends.
@@ -375,7 +429,7 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 // analyzeColumns narrows ANALYZE to the columns queries filter or sort
 // on: statistics of the long texts would cost seconds and help no plan.
 var analyzeColumns = map[string]string{
-	"reviews": " (id, product_id, rating, date, recommend, reported, helpfulness, score)",
+	"reviews": " (id, product_id, rating, date, recommend, reported, helpfulness, score, via_api)",
 }
 
 // phase runs f and records how long it took.
@@ -458,7 +512,7 @@ func (l *loader) open(name, phase string, rejects bool) (*source, error) {
 		s.rejects, err = newRejectWriter(filepath.Join(l.opt.RejectsDir, name))
 		if err != nil {
 			f.Close()
-			return nil, err
+			return nil, fmt.Errorf("%s: rejects file: %w", name, err)
 		}
 	}
 	if err := s.rd.Read(&s.rec); err != nil {
@@ -520,7 +574,11 @@ func (s *source) reject(why string) error {
 		return nil
 	}
 	s.stats.Rejected++
-	return s.rejects.add(s.rec.Line, why, s.rec.Raw)
+	s.stats.RejectedLines += int64(s.rec.Lines)
+	if err := s.rejects.add(s.rec.Line, why, s.rec.Raw); err != nil {
+		return fmt.Errorf("%s: rejects file: %w", s.name, err)
+	}
+	return nil
 }
 
 func (s *source) kept() {
@@ -535,8 +593,13 @@ func (s *source) close() error {
 		s.prog.Add(s.rd.nread-s.lastN, s.rows&4095)
 		s.prog.Done()
 	}
+	if s.stats != nil {
+		s.stats.Lines = int64(max(s.rd.line-1, 0)) // after the header
+	}
 	if s.rejects != nil {
-		err = s.rejects.close()
+		if err = s.rejects.close(); err != nil {
+			err = fmt.Errorf("%s: rejects file: %w", s.name, err)
+		}
 	}
 	s.f.Close()
 	return err
@@ -565,11 +628,20 @@ func (r *rejectWriter) add(line int, why string, raw []byte) error {
 	return r.w.Write([]string{strconv.Itoa(line), why, string(raw)})
 }
 
+// close flushes and syncs the file: a full disk often shows only when the
+// data reaches it, and a load must fail before it switches over rather than
+// leave rejects it said it kept unwritten.
 func (r *rejectWriter) close() error {
 	r.w.Flush()
-	if err := r.w.Error(); err != nil {
-		r.f.Close()
-		return err
+	err := r.w.Error()
+	if err == nil {
+		// EINVAL: a file that cannot be synced (a device): nothing to wait for.
+		if serr := r.f.Sync(); !errors.Is(serr, syscall.EINVAL) {
+			err = serr
+		}
 	}
-	return r.f.Close()
+	if cerr := r.f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -15,7 +15,7 @@ import (
 func TestLoadTricky(t *testing.T) {
 	conn := connect(t)
 	rejects := t.TempDir()
-	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: "testdata/tricky", RejectsDir: rejects})
+	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: "testdata/tricky", RejectsDir: rejects, MaxRejectRatio: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func TestLoadGeneratedDirty(t *testing.T) {
 	conn := connect(t)
 	dir, counts := generate(t, 400, 0.05)
 	rejects := t.TempDir()
-	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dir, RejectsDir: rejects})
+	sum, err := etl.Load(t.Context(), conn.url, etl.Options{Dir: dir, RejectsDir: rejects, MaxRejectRatio: 1})
 	if err != nil {
 		t.Fatal(err)
 	}

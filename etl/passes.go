@@ -8,7 +8,7 @@ import (
 )
 
 var reviewColumns = []string{"id", "product_id", "rating", "date", "summary", "body", "recommend",
-	"reported", "reviewer_name", "reviewer_email", "response", "helpfulness", "photos"}
+	"reported", "reviewer_name", "reviewer_email", "response", "helpfulness", "photos", "via_api"}
 
 // loadReviews copies the valid reviews, each with its photos embedded when
 // reviews_photos.csv can be merged in, and counts ratings and
@@ -99,6 +99,7 @@ func (l *loader) loadReviews(ctx context.Context, tx pgx.Tx) error {
 				return err
 			}
 			cw.text(photos)
+			cw.boolean(false) // via_api: a loaded row
 		}
 	})
 	cerr := src.close()

@@ -10,3 +10,4 @@ ALTER TABLE load_reviews ADD CONSTRAINT load_reviews_pkey PRIMARY KEY (id);
 CREATE INDEX load_reviews_newest_idx   ON load_reviews (product_id, date DESC, id DESC) WHERE NOT reported;
 CREATE INDEX load_reviews_helpful_idx  ON load_reviews (product_id, helpfulness DESC, date DESC, id DESC) WHERE NOT reported;
 CREATE INDEX load_reviews_relevant_idx ON load_reviews (product_id, score DESC, id DESC) WHERE NOT reported;
+CREATE INDEX load_reviews_api_idx      ON load_reviews (id) WHERE via_api;

@@ -2,6 +2,8 @@
 -- indexed and analyzed: the loaded tables replace the
 -- served ones at commit, under the names the migrations gave them. Readers
 -- see the old data until then and the new data after; never a mix.
+-- etl/switch.go runs it after locking the served tables (with a short
+-- lock_timeout, retried) and carrying the API's reviews over.
 DROP TABLE reviews, reviews_photos, characteristics, characteristic_reviews, product_meta;
 
 ALTER TABLE load_reviews RENAME TO reviews;
@@ -25,9 +27,8 @@ ALTER INDEX load_reviews_helpful_idx RENAME TO reviews_helpful_idx;
 ALTER INDEX load_reviews_relevant_idx RENAME TO reviews_relevant_idx;
 ALTER INDEX load_characteristics_product_idx RENAME TO characteristics_product_idx;
 ALTER INDEX load_characteristic_reviews_review_idx RENAME TO characteristic_reviews_review_idx;
+ALTER INDEX load_reviews_api_idx RENAME TO reviews_api_idx;
 
--- Identity sequences continue after the largest loaded id.
-SELECT setval('reviews_id_seq', COALESCE((SELECT max(id) FROM reviews), 0) + 1, false);
-SELECT setval('reviews_photos_id_seq', COALESCE((SELECT max(id) FROM reviews_photos), 0) + 1, false);
-SELECT setval('characteristics_id_seq', COALESCE((SELECT max(id) FROM characteristics), 0) + 1, false);
-SELECT setval('characteristic_reviews_id_seq', COALESCE((SELECT max(id) FROM characteristic_reviews), 0) + 1, false);
+-- Then etl/switch.go sets every identity sequence past the largest id
+-- served and every id handed out before, drops the idempotency keys of
+-- reviews that are gone and notifies the serving instances.
