@@ -7,7 +7,7 @@ import (
 )
 
 // Carrying the API's writes over a load. Reviews written through the API
-// (reviews.via_api, schema/004_etl_origin.sql) that the loaded files do not
+// (reviews.via_api, schema/003_etl_origin.sql) that the loaded files do not
 // hold are copied into the staging tables, whole: their helpfulness,
 // reported flag and photos as served, their characteristic values, and
 // their share of product_meta and of the characteristic sums. Their ids

@@ -84,7 +84,13 @@ func TestLoadCarriesAPIWrites(t *testing.T) {
 	if _, changed, err := store.ReportReview(t.Context(), b); err != nil || !changed {
 		t.Fatalf("report %d: %v %v", b, changed, err)
 	}
-	if _, err := store.MarkHelpful(t.Context(), c); err != nil {
+	// A keyed vote on c (its key stays while c does), and a vote key whose
+	// review is gone (it goes).
+	if _, _, err := store.MarkHelpful(t.Context(), c, &queries.IdempotencyKey{Key: "vote-c", RequestHash: queries.HelpfulRequest(c)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.conn.Exec(t.Context(), `INSERT INTO idempotency_keys (key, request_hash, status, response)
+		VALUES ('vote-gone', $1, 204, '')`, queries.HelpfulRequest(99999999)); err != nil {
 		t.Fatal(err)
 	}
 	// Ids handed out and never stored (a POST that rolled back).
@@ -93,7 +99,7 @@ func TestLoadCarriesAPIWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A vote on a loaded review: the file's value wins.
-	if _, err := store.MarkHelpful(t.Context(), 1); err != nil {
+	if _, _, err := store.MarkHelpful(t.Context(), 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	ids := []int32{a, b, c}
@@ -112,7 +118,7 @@ func TestLoadCarriesAPIWrites(t *testing.T) {
 	equalLists(t, "helpfulness of a loaded review voted on", queryStrings(t, conn, "SELECT helpfulness FROM reviews WHERE id = 1"), fileHelpful)
 	checkReadModel(t, conn)
 	equalLists(t, "idempotency keys", queryStrings(t, conn, "SELECT key, convert_from(response, 'UTF8') FROM idempotency_keys ORDER BY key"),
-		[]string{fmt.Sprintf(`key-a|{"review_id":%d}`, a), fmt.Sprintf(`key-b|{"review_id":%d}`, b)})
+		[]string{fmt.Sprintf(`key-a|{"review_id":%d}`, a), fmt.Sprintf(`key-b|{"review_id":%d}`, b), "vote-c|"})
 	// No id is handed out twice.
 	next := post(t, store, conn, 3, []string{"https://x/n.jpg"}, "key-n")
 	if int64(next) <= handed["reviews"] {
@@ -145,7 +151,7 @@ func TestLoadCarriesAPIWrites(t *testing.T) {
 	}
 	equalLists(t, "review with a's id", queryStrings(t, conn, "SELECT product_id, body, via_api, photos::text FROM reviews WHERE id = $1", a),
 		[]string{fmt.Sprintf(`5|from the file|false|[{"id":%d,"url":"https://x/file.jpg"}]`, photo)})
-	equalLists(t, "idempotency keys", queryStrings(t, conn, "SELECT key FROM idempotency_keys ORDER BY key"), []string{"key-b", "key-n"})
+	equalLists(t, "idempotency keys", queryStrings(t, conn, "SELECT key FROM idempotency_keys ORDER BY key"), []string{"key-b", "key-n", "vote-c"})
 	// c's photo, whose id the file took, has a new one.
 	got := queryStrings(t, conn, "SELECT id, url FROM reviews_photos WHERE review_id = $1", c)
 	if len(got) != 1 || strings.HasPrefix(got[0], fmt.Sprint(photo)+"|") || !strings.HasSuffix(got[0], "|https://x/c.jpg") {
@@ -190,7 +196,7 @@ func TestLoadCarriesWritesDuringLoad(t *testing.T) {
 	var want []string
 	defer etl.SetPreCarried(func() {
 		c = post(t, store, conn, 2, []string{"https://x/c1.jpg", "https://x/c2.jpg"}, "key-c")
-		if _, err := store.MarkHelpful(t.Context(), a); err != nil {
+		if _, _, err := store.MarkHelpful(t.Context(), a, nil); err != nil {
 			t.Error(err)
 		}
 		if _, changed, err := store.ReportReview(t.Context(), b); err != nil || !changed {

@@ -254,10 +254,18 @@ func idFloor(ctx context.Context, tx pgx.Tx, table string) (int64, error) {
 	return floor, nil
 }
 
-// deleteStaleKeys deletes the idempotency keys whose review is not a review
-// written through the API and served after the switch. A stored response is
-// always {"review_id":N} (queries.createReview).
+// deleteStaleKeys deletes the idempotency keys whose review is gone after
+// the switch. A POST's key (status 201, response {"review_id":N},
+// queries.createReview) stays only for a review written through the API and
+// served after the switch; a vote's key (status 204, request_hash "PUT
+// /reviews/N/helpful", queries.HelpfulRequest) stays while review N exists,
+// so a retried vote still counts once.
 const deleteStaleKeys = `DELETE FROM idempotency_keys k
-WHERE NOT EXISTS (SELECT FROM reviews r
-                  WHERE r.via_api
-                    AND r.id = substring(convert_from(k.response, 'UTF8') FROM '"review_id":([0-9]+)')::int4)`
+WHERE CASE WHEN k.status = 201 THEN
+        NOT EXISTS (SELECT FROM reviews r
+                    WHERE r.via_api
+                      AND r.id = substring(convert_from(k.response, 'UTF8') FROM '"review_id":([0-9]+)')::int4)
+      ELSE
+        NOT EXISTS (SELECT FROM reviews r
+                    WHERE r.id = substring(convert_from(k.request_hash, 'UTF8') FROM '^PUT /reviews/([0-9]+)/helpful$')::int4)
+      END`

@@ -1,4 +1,4 @@
--- 004_etl_origin: which reviews were written through the API, so a load can
+-- 003_etl_origin: which reviews were written through the API, so a load can
 -- carry them over (etl/carry.go) instead of dropping them.
 --
 -- via_api is false for every row a load writes (the ETL copies it as false)
