@@ -147,8 +147,8 @@ func TestFillRacingInvalidationIsNotServed(t *testing.T) {
 // entries five times over.
 func TestChargedBytesMatchHeap(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		sizes []int
+		name        string
+		sizes       []int
 		under, over float64 // held/charged - 1 may range over [-under, over]
 	}{
 		{"empty pages", []int{60}, 0.20, 0.20},

@@ -53,11 +53,11 @@ type Config struct {
 	// MaxConns bounds the client connections served at once; more wait in
 	// the kernel's accept queue. Each costs buffers, so it is part of the
 	// memory bound (MemoryAllowance).
-	MaxConns int
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
-	IdleTimeout    time.Duration
-	LoaderIOToken  string
+	MaxConns      int
+	ReadTimeout   time.Duration
+	WriteTimeout  time.Duration
+	IdleTimeout   time.Duration
+	LoaderIOToken string
 	// SlowRequest: requests taking at least this long are logged (0: none).
 	SlowRequest time.Duration
 	// DrainDelay is how long the server keeps serving with /readyz at 503
