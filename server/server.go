@@ -270,7 +270,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// refused: a burst queues, and memory stays bounded whatever clients
 	// open (fasthttp's own Concurrency limit would answer them a plain-text
 	// 503 instead of the API's JSON).
-	ln = netutil.LimitListener(ln, cfg.MaxConns)
+	ln = netutil.LimitListener(bareLFListener{ln}, cfg.MaxConns)
 	log.Info("serving", "addr", ln.Addr().String(), "max_conns", cfg.MaxConns, "memory_limit", memLimit, "replica", cfg.DatabaseReadURL != "", "read_pipelines", store.ReadPipelines(), "new_relic", nr != nil)
 
 	errc := make(chan error, 1)
