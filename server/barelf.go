@@ -100,6 +100,14 @@ func (c *bareLFConn) Read(p []byte) (int, error) {
 	if c.state == lfPass || n == 0 {
 		return n, err
 	}
+	if c.state == lfStart && c.lineLen == 0 && c.prev == 0 {
+		// The common case: a whole CRLF request line at the start of a
+		// read. Nothing to copy.
+		if i := bytes.IndexByte(p[:n], '\n'); i > 1 && p[i-1] == '\r' && p[0] != '\r' {
+			c.state = lfPass
+			return n, err
+		}
+	}
 	out, changed := c.process(p[:n])
 	if !changed {
 		return n, err // out holds the same bytes as p
