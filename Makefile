@@ -1,17 +1,26 @@
 # The two commands of the README: `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build vet bench clean cluster cluster-stop faults
+.PHONY: run test build vet bench clean cluster cluster-stop faults fuzz
 
 ## run: serve the API on a local PostgreSQL under ./.data with demo data
 run:
 	$(GO) run . dev
 
-## test: the whole test suite, against real throwaway PostgreSQL clusters
+## test: the whole test suite, against real throwaway PostgreSQL clusters,
+## then every fuzz target briefly (FUZZTIME_TEST each; their seed corpora
+## already ran as regression tests)
+FUZZTIME_TEST ?= 5s
 test:
 	scripts/test-deps.sh
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME_TEST)
+
+## fuzz: every fuzz target of the module (found by name), FUZZTIME each
+FUZZTIME ?= 30s
+fuzz:
+	GO=$(GO) scripts/fuzz.sh $(FUZZTIME)
 
 ## build: the catwalk binary at bin/catwalk
 build:

@@ -27,6 +27,7 @@ func serveFlags(fs *flag.FlagSet) (cfg *server.Config, port *int) {
 	fs.DurationVar(&cfg.DrainDelay, "drain-delay", 5*time.Second, "on SIGTERM, how long to keep serving with /readyz at 503 before refusing connections")
 	fs.StringVar(&cfg.DatabaseReadURL, "database-read-url", "", "optional streaming replica of the database that serves reads; writes and LISTEN stay on -database-url")
 	fs.DurationVar(&cfg.ReplicaMaxLag, "replica-max-lag", time.Second, "when the replica trails the primary by more than this, reads go to the primary")
+	fs.IntVar(&cfg.MaxConns, "max-conns", 1024, "client connections served at once (more wait to be accepted); part of the memory bound")
 	fs.IntVar(&cfg.MaxHeaderBytes, "max-header-bytes", 16<<10, "largest request line plus headers")
 	fs.DurationVar(&cfg.ReadTimeout, "read-timeout", 10*time.Second, "longest time to read one request, headers and body")
 	fs.DurationVar(&cfg.WriteTimeout, "write-timeout", 10*time.Second, "longest time to write one response")

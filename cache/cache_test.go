@@ -2,6 +2,7 @@ package cache
 
 import (
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -134,4 +135,71 @@ func TestFillRacingInvalidationIsNotServed(t *testing.T) {
 	if got, ok := c.Get(k); ok {
 		t.Fatalf("served %q filled before the invalidation", got)
 	}
+}
+
+// TestChargedBytesMatchHeap: what Stats.Bytes says the entries hold is
+// within 10 % of the heap they really keep alive for entries of mixed
+// sizes; for the smallest (the empty pages of the distinct-pages flood),
+// where the bookkeeping weighs most and ristretto's maps' growth steps
+// (each doubles its slots) swing the real overhead by ±65 bytes an entry,
+// within 20 %.
+// Charging only len(body), as the cache once did, undercounts small
+// entries five times over.
+func TestChargedBytesMatchHeap(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		sizes       []int
+		under, over float64 // held/charged - 1 may range over [-under, over]
+	}{
+		{"empty pages", []int{60}, 0.20, 0.20},
+		{"mixed", []int{60, 300, 700, 2500, 9000}, 0.10, 0.10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const maxBytes = 16 << 20
+			base := liveHeap()
+			c, err := New(maxBytes, time.Hour)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fixed := liveHeap() - base // counters, generation slots, buffers
+			src := make([]byte, 9000)
+			for i := range src {
+				src[i] = 'x'
+			}
+			// Twice as many bytes as fit, so the cache fills and evicts.
+			var filled int64
+			for i := 0; filled < 2*maxBytes; i++ {
+				n := tc.sizes[i%len(tc.sizes)]
+				k := Key{Kind: KindList, Product: uint32(i%5000 + 1), Page: uint32(i), Count: 1000000}
+				body := append([]byte(nil), src[:n]...)
+				if _, err := c.Fill(k, func() ([]byte, error) { return body, nil }); err != nil {
+					t.Fatal(err)
+				}
+				filled += Cost(body)
+				if i%1000 == 0 {
+					c.Wait() // let the admission goroutine keep up
+				}
+			}
+			c.Wait()
+			held := liveHeap() - base - fixed
+			charged := int64(c.Stats().Bytes)
+			t.Logf("charged %d, heap held %d (fixed %d), ratio %.3f", charged, held, fixed, float64(held)/float64(charged))
+			if charged > maxBytes || charged < maxBytes/2 {
+				t.Fatalf("charged %d bytes: want the cache near full and at most %d", charged, maxBytes)
+			}
+			if d := float64(held-charged) / float64(charged); d > tc.over || d < -tc.under {
+				t.Fatalf("entries hold %d bytes of heap, the cache charges %d (%+.1f %%; want %+.0f %% to %+.0f %%)", held, charged, 100*d, -100*tc.under, 100*tc.over)
+			}
+		})
+	}
+}
+
+// liveHeap is the heap in use after garbage collection.
+func liveHeap() int64 {
+	var m runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&m)
+	return int64(m.HeapAlloc)
 }

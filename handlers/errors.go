@@ -1,14 +1,12 @@
 package handlers
 
 import (
-	"context"
 	"errors"
-	"net"
-
-	"github.com/jackc/pgx/v5/pgconn"
 
 	json "github.com/goccy/go-json"
 	"github.com/valyala/fasthttp"
+
+	"github.com/catwalk/reviews/queries"
 )
 
 // Error is an error a client can act on: a status, a message for a person
@@ -57,15 +55,16 @@ func writeError(ctx *fasthttp.RequestCtx, err error) {
 }
 
 // storeFailure maps an unexpected store error to what the client sees: 503
-// when the database cannot be reached, a generic 500 otherwise. The cause is
+// with Retry-After when it is the database's unavailability (a lost or
+// refused connection, a server shutting down or starting, a time-out:
+// queries.Unavailable decides), a generic 500 otherwise. The cause is
 // logged, never shown.
 func (h *Handler) storeFailure(op string, err error) error {
-	h.log.Error(op+" failed", "err", err)
-	var connErr *pgconn.ConnectError
-	var netErr net.Error
-	if errors.As(err, &connErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded) {
+	if queries.Unavailable(err) {
+		h.log.Warn(op+" failed: database unavailable", "err", err)
 		return errUnavailable
 	}
+	h.log.Error(op+" failed", "err", err)
 	return errInternal
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/valyala/fasthttp"
@@ -182,12 +183,37 @@ func isHex(c byte) bool {
 // a page starting past it is empty without asking the database.
 const maxRows = math.MaxInt32
 
+// scratch holds the buffers list bodies are built in. A body is encoded
+// in one, then copied out at its exact size: a cached body keeps alive
+// exactly what the cache charges for it (cache.Cost), never a buffer
+// sized for 64 reviews behind a two-byte empty page.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 64<<10); return &b }}
+
+// maxScratch: larger buffers (a page of thousands of reviews) are not
+// kept for reuse, so idle pools hold little.
+const maxScratch = 1 << 20
+
 // buildList runs one list page and encodes the response body.
 func (h *Handler) buildList(p listParams) ([]byte, error) {
+	bp := scratch.Get().(*[]byte)
+	b, err := h.appendList((*bp)[:0], p)
+	// The copy's capacity is its allocation's size class, which is what
+	// cache.Cost charges.
+	body := append([]byte(nil), b...)
+	if cap(b) <= maxScratch {
+		*bp = b[:0]
+		scratch.Put(bp)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return body, nil
+}
+
+func (h *Handler) appendList(b []byte, p listParams) ([]byte, error) {
 	limit := min(p.count, int32(h.cfg.MaxPageSize))
 	offset := int64(p.page-1) * int64(p.count)
 
-	b := make([]byte, 0, 128+int(min(limit, 64))*640)
 	b = append(b, `{"product":"`...)
 	b = strconv.AppendInt(b, int64(p.product), 10)
 	b = append(b, `","page":`...)
@@ -208,7 +234,7 @@ func (h *Handler) buildList(p listParams) ([]byte, error) {
 			return nil
 		})
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 	}
 	b = append(b, "]}"...)
@@ -258,7 +284,9 @@ func (h *Handler) buildMeta(product int32) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendMeta(make([]byte, 0, 256+len(m.Characteristics)*64), product, &m), nil
+	// Copied at its exact size, like a list body (see scratch).
+	var buf [1024]byte
+	return append([]byte(nil), appendMeta(buf[:0], product, &m)...), nil
 }
 
 func appendMeta(b []byte, product int32, m *queries.Meta) []byte {

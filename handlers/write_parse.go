@@ -119,8 +119,10 @@ func intField(fields map[string]json.RawMessage, field string, min, max int64) (
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
 
 // jsonString decodes a JSON string; ok is false for any other JSON value.
+// A string with an unpaired UTF-16 surrogate escape is not decoded either
+// (see loneSurrogate).
 func jsonString(raw json.RawMessage) (string, bool) {
-	if len(raw) == 0 || raw[0] != '"' {
+	if len(raw) == 0 || raw[0] != '"' || loneSurrogate(raw) {
 		return "", false
 	}
 	var s string
@@ -140,6 +142,9 @@ func stringField(fields map[string]json.RawMessage, field string, min, max int, 
 		}
 		return "", required(field)
 	}
+	if len(raw) > 0 && raw[0] == '"' && loneSurrogate(raw) {
+		return "", invalid(field, field+" must not contain unpaired UTF-16 surrogates")
+	}
 	s, ok := jsonString(raw)
 	if !ok {
 		return "", invalid(field, field+" must be a string")
@@ -154,6 +159,65 @@ func stringField(fields map[string]json.RawMessage, field string, min, max int, 
 		return "", invalid(field, field+" must be "+itoa(int64(min))+" to "+itoa(int64(max))+" characters")
 	}
 	return s, nil
+}
+
+// loneSurrogate reports whether the JSON string token raw holds a \\u
+// escape of a UTF-16 surrogate that is not part of a high-low pair. The
+// JSON decoder turns such an escape into U+FFFD, so the text stored would
+// not be the text sent; like NUL, it is refused instead. (A surrogate
+// cannot arrive unescaped: the body is checked to be valid UTF-8 first.)
+func loneSurrogate(raw []byte) bool {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		if i+1 >= len(raw) || raw[i+1] != 'u' {
+			i++ // a two-character escape: skip the escaped character
+			continue
+		}
+		r, ok := hex4(raw, i+2)
+		if !ok {
+			return false // malformed: the decoder rejects it
+		}
+		i += 5
+		switch {
+		case r >= 0xDC00 && r <= 0xDFFF:
+			return true // a low surrogate with no high one before it
+		case r >= 0xD800 && r <= 0xDBFF:
+			if i+6 >= len(raw) || raw[i+1] != '\\' || raw[i+2] != 'u' {
+				return true
+			}
+			lo, ok := hex4(raw, i+3)
+			if !ok || lo < 0xDC00 || lo > 0xDFFF {
+				return true
+			}
+			i += 6
+		}
+	}
+	return false
+}
+
+// hex4 reads the four hex digits at raw[i:].
+func hex4(raw []byte, i int) (rune, bool) {
+	if i+4 > len(raw) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range raw[i : i+4] {
+		var d byte
+		switch {
+		case '0' <= c && c <= '9':
+			d = c - '0'
+		case 'a' <= c && c <= 'f':
+			d = c - 'a' + 10
+		case 'A' <= c && c <= 'F':
+			d = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(d)
+	}
+	return r, true
 }
 
 func boolField(fields map[string]json.RawMessage, field string) (bool, error) {
@@ -199,6 +263,9 @@ func photosField(fields map[string]json.RawMessage) ([]string, error) {
 	}
 	photos := make([]string, 0, len(items))
 	for _, item := range items {
+		if len(item) > 0 && item[0] == '"' && loneSurrogate(item) {
+			return nil, invalid("photos", "photos must not contain unpaired UTF-16 surrogates")
+		}
 		s, ok := jsonString(item)
 		if !ok || !isPhotoURL(s) {
 			return nil, invalid("photos", "each photo must be an absolute http or https URL of at most 2048 bytes")

@@ -198,9 +198,9 @@ func TestPostReviewSuccess(t *testing.T) {
 	f("characteristic ids with leading zeros", func(p product) string {
 		return p.reviewJSON(fmt.Sprintf(`"characteristics":{"0%d":1,"%d":2}`, p.chars[0], p.chars[1]))
 	}, "rating", "4")
-	f("lone surrogate escapes become U+FFFD", func(p product) string {
-		return p.reviewJSON(`"name":"a\ud800b"`)
-	}, "reviewer_name", "a\uFFFDb")
+	f("a surrogate pair decodes", func(p product) string {
+		return p.reviewJSON(`"name":"a\ud83d\ude00b\\udc00"`)
+	}, "reviewer_name", "a\U0001F600b\\udc00")
 	f("whitespace around the object", func(p product) string { return " \n" + p.reviewJSON() + "\n " }, "rating", "4")
 }
 
@@ -300,6 +300,24 @@ func TestPostReviewFailure(t *testing.T) {
 		{"characteristics", fmt.Sprintf(`{"%d":3,"%d":3}`, p.chars[0], p.chars[1]+1000)},
 	} {
 		f(js, p.reviewJSON(`"`+c.field+`":`+c.value), 422, c.field)
+	}
+	// Unpaired UTF-16 surrogates would be stored as U+FFFD: refused in
+	// every string field, named.
+	for _, field := range []string{"summary", "body", "name", "email", "photos"} {
+		for _, bad := range []string{`\ud800`, `\udc00`, `\uDBFF\u0041`, `\ud800\ud800`, `\ud800\n`, `\udfff\ud800`} {
+			var v string
+			switch field {
+			case "body":
+				v = `"` + strings.Repeat("b", 50) + bad + `"`
+			case "email":
+				v = `"a` + bad + `@b.c"`
+			case "photos":
+				v = `["http://a/1","http://a/` + bad + `"]`
+			default:
+				v = `"x` + bad + `"`
+			}
+			f(js, p.reviewJSON(`"`+field+`":`+v), 422, field)
+		}
 	}
 	f(js, strings.Replace(ok, `"characteristics":`, `"other":`, 1), 422, "characteristics")
 	f(js, strings.Replace(ok, `"name":"jo",`, "", 1), 422, "name")

@@ -228,7 +228,9 @@ func (p *readPipe) lead() {
 	}
 	conn, err := p.pool.Acquire(ctx)
 	if err != nil {
-		finish(batch, err)
+		// No connection could be had in time (or opened): the database's
+		// unavailability, whatever pgxpool says.
+		finish(batch, fmt.Errorf("%w: %w", ErrUnavailable, err))
 		return
 	}
 	defer conn.Release()
@@ -248,8 +250,14 @@ func (p *readPipe) send(ctx context.Context, conn *pgxpool.Conn, batch []*readJo
 		// serving pools); after that a map lookup.
 		sd, err := conn.Conn().Prepare(ctx, j.stmt.sql, j.stmt.sql)
 		if err != nil {
-			// Preparing failed (the schema is behind, the connection is
-			// gone): this statement gets the error, the others try again.
+			if broken(conn, err) {
+				// The connection is gone: every statement fails with it,
+				// none is tried again on it.
+				discard(conn, batch, err)
+				return nil
+			}
+			// Preparing failed (the schema is behind): this statement gets
+			// the error, the others try again.
 			finish(batch[i:i+1], err)
 			return append(batch[:i:i], batch[i+1:]...)
 		}
@@ -261,7 +269,7 @@ func (p *readPipe) send(ctx context.Context, conn *pgxpool.Conn, batch []*readJo
 	}
 	if err := pl.Sync(); err != nil {
 		_ = pl.Close()
-		finish(batch, err)
+		discard(conn, batch, err)
 		return nil
 	}
 	for i, j := range batch {
@@ -283,20 +291,22 @@ func (p *readPipe) send(ctx context.Context, conn *pgxpool.Conn, batch []*readJo
 			// The request's own callback failed; the pipeline goes on.
 			j.err = rowErr.err
 			j.done <- struct{}{}
-		case errors.As(err, &pgErr):
+		case errors.As(err, &pgErr) && !broken(conn, err):
 			// PostgreSQL skipped the rest of the batch up to the Sync.
 			j.err = err
 			j.done <- struct{}{}
-			if cerr := pl.Close(); cerr != nil && !errors.As(cerr, &pgErr) {
-				finish(batch[i+1:], cerr)
+			if cerr := pl.Close(); cerr != nil && (!errors.As(cerr, &pgErr) || broken(conn, cerr)) {
+				discard(conn, batch[i+1:], cerr)
 				return nil
 			}
 			return batch[i+1:]
 		default:
-			// The connection is gone (pgx closes it; the pool drops it on
-			// release): every job left fails with it.
+			// The connection is gone, or PostgreSQL ended the session (a
+			// FATAL error such as pg_terminate_backend's 57P01): no one
+			// statement is at fault, every job left fails with it, and the
+			// connection is closed so the pool drops it on release.
 			_ = pl.Close()
-			finish(batch[i:], err)
+			discard(conn, batch[i:], err)
 			return nil
 		}
 	}
@@ -328,6 +338,25 @@ func readRows(rr *pgconn.ResultReader, row func([][]byte) error) error {
 		return &rowError{cbErr}
 	}
 	return nil
+}
+
+// broken reports whether err leaves conn unusable: the driver closed it,
+// or err is the database's unavailability (see Unavailable).
+func broken(conn *pgxpool.Conn, err error) bool {
+	return conn.Conn().PgConn().IsClosed() || Unavailable(err)
+}
+
+// discard fails jobs with err, marked as the database's unavailability
+// (ErrUnavailable), and closes conn, so that releasing it to the pool
+// destroys it instead of reusing it.
+func discard(conn *pgxpool.Conn, jobs []*readJob, err error) {
+	if !errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	finish(jobs, err)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	_ = conn.Conn().PgConn().Close(ctx)
 }
 
 func finish(jobs []*readJob, err error) {

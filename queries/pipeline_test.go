@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"slices"
 	"strconv"
 	"sync"
@@ -271,14 +273,118 @@ func TestPipeConnectionLost(t *testing.T) {
 	if errs[0] != nil {
 		t.Errorf("statement before the kill: %v", errs[0])
 	}
-	if errs[1] == nil || errs[2] == nil {
-		t.Errorf("statements from the kill on: %v, %v; want errors", errs[1], errs[2])
+	// The FATAL is no one statement's error: the statement that met it and
+	// the one after it fail as the database's unavailability (503), and
+	// the one after it is not sent again on the dead connection.
+	for i := 1; i < 3; i++ {
+		if !errors.Is(errs[i], ErrUnavailable) {
+			t.Errorf("statement %d, from the kill on: %v; want ErrUnavailable", i+1, errs[i])
+		}
+	}
+	if b := s.reads.batches.Load(); b != 1 {
+		t.Errorf("%d batches before the next request, want 1 (nothing resent on the dead connection)", b)
 	}
 	for i := range 10 {
 		got, err := runText(t.Context(), s.reads, echo, int64(i))
 		if err != nil || !slices.Equal(got, []string{strconv.Itoa(i)}) {
 			t.Fatalf("request %d after the loss: %v %v", i, got, err)
 		}
+	}
+}
+
+// TestPipeTerminatedIdleConnection: a pool connection whose backend was
+// ended from outside (pg_terminate_backend: the next use reads FATAL
+// 57P01) fails the batch that meets it with ErrUnavailable, and is
+// dropped: the next batch runs on a new connection.
+func TestPipeTerminatedIdleConnection(t *testing.T) {
+	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.MaxConns = 1
+	cfg.ConnConfig.RuntimeParams["application_name"] = "pipe-terminated"
+	// pgxpool would ping a connection idle for over a second and replace a
+	// dead one quietly; the test makes sure the batch meets it.
+	cfg.ShouldPing = func(context.Context, pgxpool.ShouldPingParams) bool { return false }
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	admin := mustPool(t)
+	s := New(pool)
+	echo := textStmt("SELECT $1::text")
+	if _, err := runText(t.Context(), s.reads, echo, 1); err != nil {
+		t.Fatal(err)
+	}
+	var killed int
+	if err := admin.QueryRow(t.Context(), `SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = 'pipe-terminated'`).Scan(&killed); err != nil || killed != 1 {
+		t.Fatalf("terminated %d backends: %v", killed, err)
+	}
+	out := runQueued(t, s.reads, echo, [][]int64{{1}, {2}, {3}})
+	for i, r := range out {
+		if !errors.Is(r.err, ErrUnavailable) || !Unavailable(r.err) {
+			t.Errorf("statement %d on the terminated connection: %v %v; want ErrUnavailable", i+1, r.vals, r.err)
+		}
+	}
+	for i := range 3 {
+		got, err := runText(t.Context(), s.reads, echo, int64(i))
+		if err != nil || !slices.Equal(got, []string{strconv.Itoa(i)}) {
+			t.Fatalf("request %d after: %v %v", i, got, err)
+		}
+	}
+	if n := pool.Stat().NewConnsCount(); n != 2 {
+		t.Errorf("%d connections opened, want 2 (the terminated one dropped, once)", n)
+	}
+}
+
+// TestUnavailable: which errors are the database's unavailability.
+func TestUnavailable(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{nil, false},
+		{ErrUnavailable, true},
+		{fmt.Errorf("list: %w", ErrUnavailable), true},
+		{fmt.Errorf("read: %w", io.ErrUnexpectedEOF), true},
+		{io.EOF, true},
+		{context.DeadlineExceeded, true},
+		{fmt.Errorf("x: %w", pgconn.ErrConnClosed), true},
+		{&net.OpError{Op: "read", Err: errors.New("connection reset by peer")}, true},
+		{&pgconn.PgError{Severity: "FATAL", Code: "57P01"}, true},
+		{&pgconn.PgError{Severity: "ERROR", Code: "57P01"}, true},
+		{&pgconn.PgError{Severity: "FATAL", Code: "57P02"}, true},
+		{&pgconn.PgError{Severity: "FATAL", Code: "57P03"}, true},
+		{&pgconn.PgError{Severity: "FATAL", Code: "53300"}, true},
+		{&pgconn.PgError{Severity: "ERROR", Code: "08006"}, true},
+		{&pgconn.PgError{Severity: "FATAL", Code: "XX000"}, true},
+		{&pgconn.PgError{Severity: "PANIC", Code: "XX000"}, true},
+		{&pgconn.PgError{Severity: "ERROR", Code: "22012"}, false},
+		{&pgconn.PgError{Severity: "ERROR", Code: "57014"}, false}, // query_canceled: the statement's
+		{&pgconn.PgError{Severity: "ERROR", Code: "23505"}, false},
+		{context.Canceled, false},
+		{errors.New("boom"), false},
+	} {
+		if got := Unavailable(c.err); got != c.want {
+			t.Errorf("Unavailable(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+	// pgconn's "conn busy" (a connection still in use): the real one.
+	conn, err := pgconn.Connect(t.Context(), testdb.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	rr := conn.ExecParams(t.Context(), "SELECT 1", nil, nil, nil, nil)
+	busy := conn.ExecParams(t.Context(), "SELECT 2", nil, nil, nil, nil).Read().Err
+	rr.Close()
+	if busy == nil || !Unavailable(busy) {
+		t.Errorf("conn busy: %v, want unavailable", busy)
+	}
+	conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), "SELECT 1").ReadAll(); !Unavailable(err) {
+		t.Errorf("conn closed: %v, want unavailable", err)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/valyala/fasthttp"
+	"golang.org/x/net/netutil"
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/handlers"
@@ -49,10 +50,14 @@ type Config struct {
 	MaxBodyBytes  int
 	// MaxHeaderBytes bounds the request line and headers.
 	MaxHeaderBytes int
-	ReadTimeout    time.Duration
-	WriteTimeout   time.Duration
-	IdleTimeout    time.Duration
-	LoaderIOToken  string
+	// MaxConns bounds the client connections served at once; more wait in
+	// the kernel's accept queue. Each costs buffers, so it is part of the
+	// memory bound (MemoryAllowance).
+	MaxConns      int
+	ReadTimeout   time.Duration
+	WriteTimeout  time.Duration
+	IdleTimeout   time.Duration
+	LoaderIOToken string
 	// SlowRequest: requests taking at least this long are logged (0: none).
 	SlowRequest time.Duration
 	// DrainDelay is how long the server keeps serving with /readyz at 503
@@ -97,6 +102,9 @@ func (cfg *Config) setDefaults() {
 	}
 	if cfg.CacheMaxBytes <= 0 {
 		cfg.CacheMaxBytes = 256 << 20
+	}
+	if cfg.MaxConns <= 0 {
+		cfg.MaxConns = 1024
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
@@ -187,6 +195,7 @@ func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *wa
 func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
+	memLimit := setMemoryLimit(cfg.CacheMaxBytes)
 
 	// Readiness waits for both pools of the primary to be warm (see
 	// warmth); a replica's pool warms its connections too, but reads fall
@@ -318,7 +327,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.OnListen != nil {
 		cfg.OnListen(ln.Addr())
 	}
-	log.Info("serving", "addr", ln.Addr().String(), "replica", cfg.DatabaseReadURL != "", "read_pipelines", store.ReadPipelines(), "new_relic", nr != nil)
+	// Connections beyond MaxConns wait to be accepted rather than be
+	// refused: a burst queues, and memory stays bounded whatever clients
+	// open (fasthttp's own Concurrency limit would answer them a plain-text
+	// 503 instead of the API's JSON).
+	ln = netutil.LimitListener(bareLFListener{ln}, cfg.MaxConns)
+	log.Info("serving", "addr", ln.Addr().String(), "max_conns", cfg.MaxConns, "memory_limit", memLimit, "replica", cfg.DatabaseReadURL != "", "read_pipelines", store.ReadPipelines(), "new_relic", nr != nil)
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
