@@ -100,6 +100,18 @@ func (c *bareLFConn) Read(p []byte) (int, error) {
 	if c.state == lfPass || n == 0 {
 		return n, err
 	}
+	if c.state == lfStart && c.lineLen == 0 {
+		if i := firstNonCRLF(p[:n]); i >= 0 && !isTokenByte(p[i]) {
+			// Not HTTP (a TLS ClientHello on the plain port, binary
+			// garbage): a request line starts with a method, a token.
+			// fasthttp would wait READ_TIMEOUT for a line end that may
+			// never come; end the head here so it answers its 400 now.
+			c.state = lfPass
+			c.pending = append(c.pending[:0], "\r\n\r\n"...)
+			c.err = err
+			return n, nil
+		}
+	}
 	if c.state == lfStart && c.lineLen == 0 && c.prev == 0 {
 		// The common case: a whole CRLF request line at the start of a
 		// read. Nothing to copy.
@@ -229,4 +241,23 @@ func (c *bareLFConn) endHead() {
 	default:
 		c.newHead()
 	}
+}
+
+func firstNonCRLF(b []byte) int {
+	for i, ch := range b {
+		if ch != '\r' && ch != '\n' {
+			return i
+		}
+	}
+	return -1
+}
+
+// isTokenByte: ch may appear in a token (RFC 9110, section 5.6.2), so in a
+// method.
+func isTokenByte(ch byte) bool {
+	switch {
+	case 'a' <= ch && ch <= 'z', 'A' <= ch && ch <= 'Z', '0' <= ch && ch <= '9':
+		return true
+	}
+	return ch < 0x80 && bytes.IndexByte([]byte("!#$%&'*+-.^_`|~"), ch) >= 0
 }

@@ -10,8 +10,8 @@ import (
 	"time"
 )
 
-// TestBareLFAnsweredAtOnce: requests whose lines end in a bare LF, sent
-// straight to an instance, are answered at once, as NGINX answers them,
+// TestBareLFAnsweredAtOnce: requests whose lines end in a bare LF (or
+// that are not HTTP at all), sent straight to an instance, are answered at once, as NGINX answers them,
 // instead of after READ_TIMEOUT (fasthttp waits for a CRLFCRLF that never
 // comes). The client's deadline is a fifth of the read timeout.
 func TestBareLFAnsweredAtOnce(t *testing.T) {
@@ -31,6 +31,9 @@ func TestBareLFAnsweredAtOnce(t *testing.T) {
 		{"then CRLF", "GET /healthz HTTP/1.1\nHost: x\n\nGET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", []int{200, 200}},
 		{"no Host", "GET /healthz HTTP/1.1\n\n", []int{400}},
 		{"byte by byte", "", []int{200}},
+		// Not HTTP at all: answered 400 at once too, not after READ_TIMEOUT.
+		{"TLS ClientHello", "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + strings.Repeat("\x00", 32), []int{400}},
+		{"binary garbage", "\x89PNG\x00\x01", []int{400}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			conn, err := net.Dial("tcp", addr)
