@@ -158,3 +158,22 @@ machine_line() {
     "$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)" \
     "$(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo)"
 }
+
+# use_binaries BIN...: sets binaries to the catwalk builds to compare
+# (bin/catwalk, built now, when none is given) and checks each is
+# executable; then the tools, the database, and bench/load at $tmp/load.
+use_binaries() {
+  binaries=("$@")
+  if ((${#binaries[@]} == 0)); then
+    CATWALK=bin/catwalk
+    build_catwalk
+    binaries=(bin/catwalk)
+  fi
+  local b
+  for b in "${binaries[@]}"; do
+    [[ -x $b ]] || die "no executable catwalk at $b"
+  done
+  need_tools
+  check_database
+  go build -o "$tmp/load" ./bench/load
+}

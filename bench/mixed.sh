@@ -41,18 +41,7 @@ for v in DURATION WARMUP ROUNDS PORT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 
-binaries=("$@")
-if ((${#binaries[@]} == 0)); then
-  CATWALK=bin/catwalk
-  build_catwalk
-  binaries=(bin/catwalk)
-fi
-for b in "${binaries[@]}"; do
-  [[ -x $b ]] || die "no executable catwalk at $b"
-done
-need_tools
-check_database
-go build -o "$tmp/load" ./bench/load
+use_binaries "$@"
 
 url="http://127.0.0.1:$PORT"
 runs=()

@@ -47,18 +47,7 @@ for v in RATE DURATION WARMUP ROUNDS PORT; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v must be a positive integer, got '${!v}'"
 done
 
-binaries=("$@")
-if ((${#binaries[@]} == 0)); then
-  CATWALK=bin/catwalk
-  build_catwalk
-  binaries=(bin/catwalk)
-fi
-for b in "${binaries[@]}"; do
-  [[ -x $b ]] || die "no executable catwalk at $b"
-done
-need_tools
-check_database
-go build -o "$tmp/load" ./bench/load
+use_binaries "$@"
 
 # sample_waits SECONDS FILE: one line per active backend of the database
 # every 200 ms: its wait event (CPU when none) and the statement's start.

@@ -77,8 +77,8 @@ func DefaultReadPipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 type ReadOptions struct {
 	// Pool, when set, runs the primary's reads instead of the Store's
 	// (write) pool. Reads on their own connections never wait behind writes
-	// that hold every connection of the write pool, say while their commits
-	// queue (see README, "Write API": notifying commits are serialised).
+	// that hold every connection of the write pool, say while their durable
+	// commits queue for WAL flushes.
 	// Size it to Pipelines; the Store does not close it.
 	Pool *pgxpool.Pool
 	// Pipelines bounds the read batches in flight at once on each pool
