@@ -228,13 +228,11 @@ ensure_apis() {
   for i in 0 1 2; do wait_api "$i"; done
 }
 
-# nginx_conf: ./nginx.conf with only the listen line and the three upstream
-# server lines changed (as scripts/cluster.sh and e2e do).
+# nginx_conf: ./nginx.conf as scripts/cluster.sh derives it for this
+# machine (listen and server lines, 127.0.0.1 exempt from the per-client
+# limits): one derivation for make cluster, the benchmarks and the drills.
 nginx_conf() {
-  sed -e "s/^\([[:space:]]*\)listen 8080;/\1listen 127.0.0.1:$NGINX_PORT;/" \
-    -e "s/server api1:3000 /server 127.0.0.1:${API_PORTS[0]} /" \
-    -e "s/server api2:3000 /server 127.0.0.1:${API_PORTS[1]} /" \
-    -e "s/server api3:3000 /server 127.0.0.1:${API_PORTS[2]} /" "$ROOT/nginx.conf"
+  "$ROOT/scripts/cluster.sh" nginx-conf "$NGINX_PORT" "${API_PORTS[@]}"
 }
 
 start_nginx() {
