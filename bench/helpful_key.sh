@@ -4,7 +4,7 @@
 # alternating rounds on one database, so a busy machine weighs on all alike,
 # and prints each script's median tps and the median per-round ratios:
 #
-#   helpful_bare.sql        UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = …
+#   helpful_bare.sql        UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = … WHERE id = …
 #   helpful_keyed_bare.sql  the keyed statement without pg_notify
 #   helpful_statement.sql   the service's unkeyed statement (vote + pg_notify)
 #   helpful_keyed.sql       the service's keyed statement (key + vote + pg_notify)
