@@ -14,8 +14,16 @@ import (
 // stay (a file row with the same id wins and the API's review goes); a
 // photo or value whose id the files now use gets a new one past every id
 // handed out. A value whose characteristic is not in the loaded data for
-// the review's product is dropped with it. Helpful votes and reports made
-// through the API on loaded reviews are not carried: the files' values win.
+// the review's product is dropped with it.
+//
+// Helpful votes and reports made through the API on loaded reviews
+// (reviews.api_helpful and api_reported, schema/004_api_votes.sql) are
+// carried to the staging row with the same id: its helpfulness is the
+// file's plus api_helpful, it is reported if the file or the API says so
+// (a report the file lacks takes the row out of the aggregates), and it
+// keeps api_helpful and api_reported, so the next load carries them again
+// (the export never holds them). A review the files no longer hold takes
+// its votes with it.
 //
 // It runs twice. First before the switch-over, in a transaction of its own
 // that locks nothing the API uses: it copies every API review there is,
@@ -26,6 +34,10 @@ import (
 // applied (a report takes the review out of the aggregates). That second
 // pass inserts only the new rows and otherwise looks rows up by index
 // (reviews_api_idx, the primary keys, the review_id indexes), never scans.
+// The votes and reports on loaded reviews go the same way (resync, both
+// times): the first pass carries them all, the second adds what the API
+// did since, found through reviews_api_votes_idx (only the reviews the API
+// voted on or reported since the last load) and the primary key.
 
 // carriedTable holds the ids of the reviews one pass copies; the statements
 // after the copy join it.
@@ -34,9 +46,11 @@ const carriedTable = `CREATE TEMP TABLE etl_carried (id int4 PRIMARY KEY) ON COM
 // carryReviews copies the API's reviews the staging table does not hold.
 const carryReviews = `WITH ins AS (
     INSERT INTO load_reviews (id, product_id, rating, date, summary, body, recommend, reported,
-                              reviewer_name, reviewer_email, response, helpfulness, photos, via_api)
+                              reviewer_name, reviewer_email, response, helpfulness, photos, via_api,
+                              api_helpful, api_reported)
     SELECT r.id, r.product_id, r.rating, r.date, r.summary, r.body, r.recommend, r.reported,
-           r.reviewer_name, r.reviewer_email, r.response, r.helpfulness, r.photos, true
+           r.reviewer_name, r.reviewer_email, r.response, r.helpfulness, r.photos, true,
+           r.api_helpful, r.api_reported
     FROM reviews r
     WHERE r.via_api AND NOT EXISTS (SELECT FROM load_reviews l WHERE l.id = r.id)
     RETURNING id
@@ -150,15 +164,35 @@ func carryOver(ctx context.Context, tx pgx.Tx, floors map[string]int64) (int64, 
 // Reports only ever hide a review (false to true), so a flip takes the
 // review out of the aggregates; a vote only changes helpfulness (score
 // follows, being generated).
+//
+// And the API's votes and reports on loaded reviews: the served rows of
+// reviews_api_votes_idx, each looked up by primary key in the staging
+// table. The staging row holds the API's votes it has been given
+// (api_helpful, 0 for a file row), so each pass adds only the difference
+// and a second pass, or a row it did not change, adds nothing. A staging
+// row with the id of a served loaded review is a file row (the carried ones
+// have the ids of served API reviews), and only a report the staging row
+// does not show yet flips it.
 const (
 	flippedTable = `CREATE TEMP TABLE etl_flipped (id int4 PRIMARY KEY) ON COMMIT DROP`
 	findFlipped  = `INSERT INTO etl_flipped
 SELECT l.id FROM load_reviews l JOIN reviews r ON r.id = l.id
-WHERE l.via_api AND NOT l.reported AND r.reported`
-	resyncCarried = `UPDATE load_reviews l SET helpfulness = r.helpfulness, reported = l.reported OR r.reported
+WHERE l.via_api AND NOT l.reported AND r.reported
+UNION ALL
+SELECT l.id FROM reviews r JOIN load_reviews l ON l.id = r.id
+WHERE NOT r.via_api AND (r.api_helpful > 0 OR r.api_reported) AND r.api_reported
+  AND NOT l.via_api AND NOT l.reported`
+	resyncCarried = `UPDATE load_reviews l SET helpfulness = r.helpfulness, reported = l.reported OR r.reported,
+    api_helpful = r.api_helpful, api_reported = l.api_reported OR r.api_reported
 FROM reviews r
 WHERE l.via_api AND r.id = l.id
   AND (l.helpfulness <> r.helpfulness OR (r.reported AND NOT l.reported))`
+	carryVotes = `UPDATE load_reviews l
+SET helpfulness = l.helpfulness + (r.api_helpful - l.api_helpful), api_helpful = r.api_helpful,
+    reported = l.reported OR r.api_reported, api_reported = l.api_reported OR r.api_reported
+FROM reviews r
+WHERE NOT r.via_api AND (r.api_helpful > 0 OR r.api_reported) AND l.id = r.id AND NOT l.via_api
+  AND (l.api_helpful <> r.api_helpful OR (r.api_reported AND NOT l.api_reported))`
 	unMeta = `UPDATE load_product_meta m SET
     rating_1 = m.rating_1 - f.r1, rating_2 = m.rating_2 - f.r2, rating_3 = m.rating_3 - f.r3,
     rating_4 = m.rating_4 - f.r4, rating_5 = m.rating_5 - f.r5,
@@ -179,9 +213,10 @@ WHERE c.id = s.characteristic_id`
 )
 
 // resync applies to the reviews carried before the switch-over the votes
-// and reports made on them since.
+// and reports made on them since, and to the loaded reviews the votes and
+// reports the API made on them that the staging rows lack yet.
 func resync(ctx context.Context, tx pgx.Tx) error {
-	for _, sql := range []string{flippedTable, findFlipped, "ANALYZE etl_flipped", resyncCarried, unMeta, unSums} {
+	for _, sql := range []string{flippedTable, findFlipped, "ANALYZE etl_flipped", resyncCarried, carryVotes, unMeta, unSums} {
 		if _, err := tx.Exec(ctx, sql); err != nil {
 			return err
 		}

@@ -49,13 +49,19 @@ var switchWaited func(attempt int)
 // switch and the switch-over.
 var preCarried func()
 
-// preCarry copies the API's reviews into the staging tables before the
-// switch-over, in a transaction that locks nothing the API uses, so the
-// switch-over copies only the few written since (see carry.go).
+// preCarry copies the API's reviews, and its votes and reports on loaded
+// reviews, into the staging tables before the switch-over, in a
+// transaction that locks nothing the API uses, so the switch-over copies
+// only the few written since (see carry.go).
 func (l *loader) preCarry(ctx context.Context, conn *pgxpool.Conn) error {
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
 			return err
+		}
+		// No staging row is carried yet: this carries the votes and reports
+		// on loaded reviews.
+		if err := resync(ctx, tx); err != nil {
+			return fmt.Errorf("carry over the API's votes and reports: %w", err)
 		}
 		floors, err := idFloors(ctx, tx)
 		if err != nil {

@@ -28,6 +28,7 @@ ALTER INDEX load_reviews_relevant_idx RENAME TO reviews_relevant_idx;
 ALTER INDEX load_characteristics_product_idx RENAME TO characteristics_product_idx;
 ALTER INDEX load_characteristic_reviews_review_idx RENAME TO characteristic_reviews_review_idx;
 ALTER INDEX load_reviews_api_idx RENAME TO reviews_api_idx;
+ALTER INDEX load_reviews_api_votes_idx RENAME TO reviews_api_votes_idx;
 
 -- Then etl/switch.go sets every identity sequence past the largest id
 -- served and every id handed out before, drops the idempotency keys of
