@@ -22,8 +22,8 @@ import (
 // file's plus api_helpful, it is reported if the file or the API says so
 // (a report the file lacks takes the row out of the aggregates), and it
 // keeps api_helpful and api_reported, so the next load carries them again
-// (the export never holds them). A review the files no longer hold takes
-// its votes with it.
+// (the export never holds them); its api_pending is false, as for every
+// loaded row. A review the files no longer hold takes its votes with it.
 //
 // It runs twice. First before the switch-over, in a transaction of its own
 // that locks nothing the API uses: it copies every API review there is,
@@ -35,9 +35,10 @@ import (
 // pass inserts only the new rows and otherwise looks rows up by index
 // (reviews_api_idx, the primary keys, the review_id indexes), never scans.
 // The votes and reports on loaded reviews go the same way (resync, both
-// times): the first pass carries them all, the second adds what the API
-// did since, found through reviews_api_votes_idx (only the reviews the API
-// voted on or reported since the last load) and the primary key.
+// times): the first pass carries them all (finding them takes a scan of
+// reviews, outside the locks); the second adds what the API did since,
+// looking only at the reviews it voted on or reported since the last load
+// (api_pending, through reviews_api_votes_idx) and the primary key.
 
 // carriedTable holds the ids of the reviews one pass copies; the statements
 // after the copy join it.
@@ -165,11 +166,11 @@ func carryOver(ctx context.Context, tx pgx.Tx, floors map[string]int64) (int64, 
 // review out of the aggregates; a vote only changes helpfulness (score
 // follows, being generated).
 //
-// And the API's votes and reports on loaded reviews: the served rows of
-// reviews_api_votes_idx, each looked up by primary key in the staging
-// table. The staging row holds the API's votes it has been given
-// (api_helpful, 0 for a file row), so each pass adds only the difference
-// and a second pass, or a row it did not change, adds nothing. A staging
+// And the API's votes and reports on loaded reviews (see votedLoaded),
+// each looked up by primary key in the staging table. The staging row
+// holds the API's votes it has been given (api_helpful, 0 for a file row),
+// so each pass adds only the difference and a second pass, or a row it did
+// not change, adds nothing. A staging
 // row with the id of a served loaded review is a file row (the carried ones
 // have the ids of served API reviews), and only a report the staging row
 // does not show yet flips it.
@@ -180,8 +181,7 @@ SELECT l.id FROM load_reviews l JOIN reviews r ON r.id = l.id
 WHERE l.via_api AND NOT l.reported AND r.reported
 UNION ALL
 SELECT l.id FROM reviews r JOIN load_reviews l ON l.id = r.id
-WHERE NOT r.via_api AND (r.api_helpful > 0 OR r.api_reported) AND r.api_reported
-  AND NOT l.via_api AND NOT l.reported`
+WHERE r.api_reported AND NOT l.via_api AND NOT l.reported AND `
 	resyncCarried = `UPDATE load_reviews l SET helpfulness = r.helpfulness, reported = l.reported OR r.reported,
     api_helpful = r.api_helpful, api_reported = l.api_reported OR r.api_reported
 FROM reviews r
@@ -191,8 +191,8 @@ WHERE l.via_api AND r.id = l.id
 SET helpfulness = l.helpfulness + (r.api_helpful - l.api_helpful), api_helpful = r.api_helpful,
     reported = l.reported OR r.api_reported, api_reported = l.api_reported OR r.api_reported
 FROM reviews r
-WHERE NOT r.via_api AND (r.api_helpful > 0 OR r.api_reported) AND l.id = r.id AND NOT l.via_api
-  AND (l.api_helpful <> r.api_helpful OR (r.api_reported AND NOT l.api_reported))`
+WHERE l.id = r.id AND NOT l.via_api
+  AND (l.api_helpful <> r.api_helpful OR (r.api_reported AND NOT l.api_reported)) AND `
 	unMeta = `UPDATE load_product_meta m SET
     rating_1 = m.rating_1 - f.r1, rating_2 = m.rating_2 - f.r2, rating_3 = m.rating_3 - f.r3,
     rating_4 = m.rating_4 - f.r4, rating_5 = m.rating_5 - f.r5,
@@ -212,11 +212,25 @@ FROM (SELECT cr.characteristic_id, sum(cr.value) AS total, count(*)::int4 AS n
 WHERE c.id = s.characteristic_id`
 )
 
+// votedLoaded selects the served loaded reviews r whose API votes and
+// reports a pass carries: before the switch-over every one the API ever
+// voted on or reported; inside it (pending) only those it voted on or
+// reported since the last load, which hold every change since the first
+// pass, found through reviews_api_votes_idx.
+func votedLoaded(pending bool) string {
+	if pending {
+		return "r.api_pending AND NOT r.via_api"
+	}
+	return "NOT r.via_api AND (r.api_helpful > 0 OR r.api_reported)"
+}
+
 // resync applies to the reviews carried before the switch-over the votes
 // and reports made on them since, and to the loaded reviews the votes and
-// reports the API made on them that the staging rows lack yet.
-func resync(ctx context.Context, tx pgx.Tx) error {
-	for _, sql := range []string{flippedTable, findFlipped, "ANALYZE etl_flipped", resyncCarried, carryVotes, unMeta, unSums} {
+// reports the API made on them that the staging rows lack yet; inSwitch
+// says it runs inside the switch-over (see votedLoaded).
+func resync(ctx context.Context, tx pgx.Tx, inSwitch bool) error {
+	voted := votedLoaded(inSwitch)
+	for _, sql := range []string{flippedTable, findFlipped + voted, "ANALYZE etl_flipped", resyncCarried, carryVotes + voted, unMeta, unSums} {
 		if _, err := tx.Exec(ctx, sql); err != nil {
 			return err
 		}

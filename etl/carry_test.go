@@ -321,9 +321,13 @@ func TestLoadCarriesAPIVotes(t *testing.T) {
 	}
 	equalLists(t, "votes and report before the load", voteState(t, conn, ids), want)
 
+	equalLists(t, "reviews the API changed since the last load", queryStrings(t, conn, "SELECT id FROM reviews WHERE api_pending ORDER BY id"),
+		[]string{fmt.Sprint(v1), fmt.Sprint(v2), fmt.Sprint(rep)})
+
 	mustLoad(t, conn, dir)
 	equalLists(t, "votes and report after a load", voteState(t, conn, ids), want)
 	checkReadModel(t, conn)
+	equalLists(t, "reviews the API changed since the last load", queryStrings(t, conn, "SELECT id FROM reviews WHERE api_pending"), nil)
 
 	// Another vote, then the next export, which lacks v2: v2 goes with its
 	// votes, the others keep theirs.

@@ -60,7 +60,7 @@ func (l *loader) preCarry(ctx context.Context, conn *pgxpool.Conn) error {
 		}
 		// No staging row is carried yet: this carries the votes and reports
 		// on loaded reviews.
-		if err := resync(ctx, tx); err != nil {
+		if err := resync(ctx, tx, false); err != nil {
 			return fmt.Errorf("carry over the API's votes and reports: %w", err)
 		}
 		floors, err := idFloors(ctx, tx)
@@ -182,7 +182,7 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 		return 0, err
 	}
 	// What the API did since carryOver ran before the switch.
-	if err := resync(ctx, tx); err != nil {
+	if err := resync(ctx, tx, true); err != nil {
 		return 0, fmt.Errorf("carry over the API's votes and reports: %w", err)
 	}
 	carried, err := carryOver(ctx, tx, floors)

@@ -282,8 +282,9 @@ func readStored(ctx context.Context, c *pgxpool.Conn, key string) (*Stored, erro
 
 // markHelpful adds one vote; the generated score column follows
 // helpfulness. Reported reviews count too. api_helpful counts the API's
-// votes apart, so a load carries them over (schema/004_api_votes.sql).
-const markHelpful = `UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1 WHERE id = $1 RETURNING product_id`
+// votes apart and api_pending marks the review, so a load carries them over
+// (schema/004_api_votes.sql).
+const markHelpful = `UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true WHERE id = $1 RETURNING product_id`
 
 // markHelpfulKeyed is markHelpful with an Idempotency-Key, still one
 // statement and one round trip: NGINX gives every vote a key, so this is
@@ -310,7 +311,7 @@ WITH target AS (
     ON CONFLICT (key) DO NOTHING
     RETURNING key
 ), voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1
+    UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true
     WHERE id = $1 AND EXISTS (SELECT FROM keyed)
     RETURNING product_id
 )
@@ -367,9 +368,9 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *Idempotenc
 }
 
 // reportReview hides a review, once: only the statement that flips
-// reported marks api_reported (a load carries the report over,
-// schema/004_api_votes.sql) and subtracts the review from product_meta and
-// from its characteristics' sums.
+// reported marks api_reported and api_pending (a load carries the report
+// over, schema/004_api_votes.sql) and subtracts the review from
+// product_meta and from its characteristics' sums.
 //
 // The product's characteristics are locked in id order before the review
 // row (the subquery in flipped's WHERE runs before the row is locked), the
@@ -383,7 +384,7 @@ WITH target AS (
     SELECT id FROM characteristics
     WHERE product_id = (SELECT product_id FROM target) ORDER BY id FOR UPDATE
 ), flipped AS (
-    UPDATE reviews SET reported = true, api_reported = true
+    UPDATE reviews SET reported = true, api_reported = true, api_pending = true
     WHERE id = $1 AND NOT reported AND (SELECT count(*) FROM locked) >= 0
     RETURNING product_id, rating, recommend
 ), meta AS (

@@ -15,7 +15,7 @@ WITH target AS (
     ON CONFLICT (key) DO NOTHING
     RETURNING key
 ), voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1
+    UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true
     WHERE id = :r AND EXISTS (SELECT FROM keyed)
     RETURNING product_id
 ), notified AS (

@@ -11,4 +11,4 @@ CREATE INDEX load_reviews_newest_idx   ON load_reviews (product_id, date DESC, i
 CREATE INDEX load_reviews_helpful_idx  ON load_reviews (product_id, helpfulness DESC, date DESC, id DESC) WHERE NOT reported;
 CREATE INDEX load_reviews_relevant_idx ON load_reviews (product_id, score DESC, id DESC) WHERE NOT reported;
 CREATE INDEX load_reviews_api_idx      ON load_reviews (id) WHERE via_api;
-CREATE INDEX load_reviews_api_votes_idx ON load_reviews (id) WHERE NOT via_api AND (api_helpful > 0 OR api_reported);
+CREATE INDEX load_reviews_api_votes_idx ON load_reviews (id) WHERE api_pending AND NOT via_api;
