@@ -8,4 +8,4 @@
 --
 --   pgbench -n -M prepared -f bench/pgbench/helpful_bare.sql -D lo=1 -D hi=1000 -c 32 -j 2 -T 10 "$DATABASE_URL"
 \set r random(:lo, :hi)
-UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true WHERE id = :r RETURNING product_id;
+UPDATE reviews SET helpfulness = helpfulness + 1 WHERE id = :r RETURNING product_id;
