@@ -317,6 +317,11 @@ func TestAnnouncerBatches(t *testing.T) {
 			t.Fatalf("payload sent by backend %d, the announcer is %d", n.PID, hello.PID)
 		}
 	}
+	// The counters move when the announcer's statement returns, which
+	// can be after listeners already hold the notifications it committed.
+	for deadline := time.Now().Add(10 * time.Second); a.Batches() == 0 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if a.Batches() != 1 || a.Products() != 3000 || a.BackendPID() != hello.PID {
 		t.Fatalf("batches %d products %d pid %d; want 1, 3000, %d", a.Batches(), a.Products(), a.BackendPID(), hello.PID)
 	}
