@@ -5,7 +5,7 @@
 # with the peak RSS of the etl process (/usr/bin/time -v).
 #
 # usage: bench/etl.sh [DIR]
-#   DIR       the dataset (default /work/data-full); generated with
+#   DIR       the dataset (default .data/bench/full, as bench/cluster.sh); generated with
 #             `catwalk gen --out DIR --products $PRODUCTS` when it has no reviews.csv
 #   PRODUCTS  products to generate when DIR is empty (default 1000011, full scale)
 #   PGPORT    port of the throwaway cluster this script starts (default 55432)
@@ -22,7 +22,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DIR=${1:-/work/data-full}
+DIR=${1:-.data/bench/full}
 PRODUCTS=${PRODUCTS:-1000011}
 PGPORT=${PGPORT:-55432}
 BIN=${BIN:-bin/catwalk}
@@ -40,7 +40,7 @@ fi
 chmod o+rx "$DIR"
 du -sh "$DIR"/*.csv
 
-PGDATA=${PGDIR:-$(mktemp -d /tmp/catwalk-bench-pg.XXXXXX)}
+PGDATA=$(realpath -m "${PGDIR:-$(mktemp -d /tmp/catwalk-bench-pg.XXXXXX)}") # absolute: pg_ctl runs as postgres
 mkdir -p "$PGDATA"
 chmod 755 "$PGDATA"
 chown postgres "$PGDATA" 2>/dev/null || true
