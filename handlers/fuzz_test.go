@@ -173,9 +173,9 @@ func FuzzReviewRoute(f *testing.F) {
 		// a digit to it. The read routes' fast path and /readyz go by the
 		// decoded path.
 		path, decoded := string(c.Request.URI().PathOriginal()), string(c.Path())
-		idSeg, onRoute := strings.CutPrefix(path, "/reviews/")
-		idSeg, onRoute = strings.CutSuffix(idSeg, "/"+action)
-		onRoute = onRoute && !strings.Contains(idSeg, "/") && idSeg != ""
+		idSeg, prefixed := strings.CutPrefix(path, "/reviews/")
+		idSeg, suffixed := strings.CutSuffix(idSeg, "/"+action)
+		onRoute := prefixed && suffixed && !strings.Contains(idSeg, "/") && idSeg != ""
 		_, idErr := ids.Parse([]byte(idSeg))
 		s := c.Response.StatusCode()
 		switch {
