@@ -6,8 +6,8 @@
 #
 #   helpful_bare.sql        UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = … WHERE id = …
 #   helpful_keyed_bare.sql  the keyed statement without pg_notify
-#   helpful_statement.sql   the service's unkeyed statement (vote + pg_notify)
-#   helpful_keyed.sql       the service's keyed statement (key + vote + pg_notify)
+#   helpful_statement.sql   the service's statement for one unkeyed vote
+#   helpful_keyed.sql       the service's statement for one keyed vote (key + vote)
 #
 # Every key is new (random, as NGINX's $request_id), so each keyed
 # transaction inserts a key row and votes: the cost of every vote through

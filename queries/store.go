@@ -17,10 +17,16 @@ type Store struct {
 	reads *readPipe
 	// replica, when set, serves reads that are safe to serve from it.
 	replica *replica
+	// votes batches PUT …/helpful's votes on pool (see votePipe).
+	votes *votePipe
 }
 
 // New returns a Store on pool.
-func New(pool *pgxpool.Pool) *Store { return &Store{pool: pool, reads: newReadPipe(pool, 0)} }
+func New(pool *pgxpool.Pool) *Store {
+	s := &Store{pool: pool, reads: newReadPipe(pool, 0)}
+	s.votes = newVotePipe(pool, 0, s.write)
+	return s
+}
 
 // Pool is the pool the store runs on.
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }

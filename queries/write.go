@@ -280,43 +280,6 @@ func readStored(ctx context.Context, c *pgxpool.Conn, key string) (*Stored, erro
 	return st, nil
 }
 
-// markHelpful adds one vote; the generated score column follows
-// helpfulness. Reported reviews count too. api_helpful counts the API's
-// votes apart and api_pending marks the review, so a load carries them over
-// (schema/004_api_votes.sql).
-const markHelpful = `UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true WHERE id = $1 RETURNING product_id`
-
-// markHelpfulKeyed is markHelpful with an Idempotency-Key, still one
-// statement and one round trip: NGINX gives every vote a key, so this is
-// the vote's usual path.
-//
-//   - target: the review, so that no key is stored for a review that does
-//     not exist (only successes are remembered, as for POST).
-//   - keyed: the key, in idempotency_keys with POST's keys (one namespace,
-//     so a key is never good for two kinds of request). request_hash holds
-//     the request itself ("PUT /reviews/<id>/helpful", see HelpfulRequest),
-//     status 204 and an empty response.
-//   - voted: the vote happens only if this statement inserted the key. A
-//     concurrent request holding the same uncommitted key makes the insert
-//     wait for it; if that one commits, DO NOTHING: no vote here, and the
-//     caller reads the stored row.
-//
-// Result: one row when the review exists, with whether this statement voted.
-const markHelpfulKeyed = `
-WITH target AS (
-    SELECT product_id FROM reviews WHERE id = $1
-), keyed AS (
-    INSERT INTO idempotency_keys (key, request_hash, status, response)
-    SELECT $2::text, $3::bytea, 204, ''::bytea FROM target
-    ON CONFLICT (key) DO NOTHING
-    RETURNING key
-), voted AS (
-    UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true
-    WHERE id = $1 AND EXISTS (SELECT FROM keyed)
-    RETURNING product_id
-)
-SELECT t.product_id, (SELECT count(*) FROM voted) FROM target t`
-
 // HelpfulRequest is what a helpful vote's key is stored with in
 // request_hash: the request itself, with the review id canonical. It can
 // never equal a POST's SHA-256 (32 bytes; this is at most 31), so a key is
@@ -331,40 +294,43 @@ func HelpfulRequest(reviewID int32) []byte {
 // MarkHelpful adds one to the review's helpfulness and returns its product.
 // With a key already used, it votes nothing and returns the review's
 // product and the stored row (comparing the request is the caller's
-// business).
+// business). The vote goes out with the others this instance has waiting
+// (votePipe, markHelpfulBatch).
 func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *IdempotencyKey) (int32, *Stored, error) {
 	var (
-		product int32
-		voted   int64
-		stored  *Stored
+		k    string
+		hash []byte
 	)
-	err := s.write(ctx, func(c *pgxpool.Conn) error {
-		if key == nil {
-			return c.QueryRow(ctx, markHelpful, reviewID).Scan(&product)
+	if key != nil {
+		k, hash = key.Key, key.RequestHash
+	}
+	// Twice at most: a key that vanished between the conflict and the read
+	// (the janitor) is free again.
+	for range 2 {
+		product, found, counted, err := s.votes.vote(ctx, reviewID, k, hash)
+		switch {
+		case err != nil:
+			return 0, nil, fmt.Errorf("mark helpful: %w", err)
+		case !found:
+			return 0, nil, ErrNotFound
+		case counted || key == nil:
+			return product, nil, nil
 		}
-		// Twice at most: a key that vanished between the conflict and the
-		// read (the janitor) is free again.
-		for range 2 {
-			err := c.QueryRow(ctx, markHelpfulKeyed, reviewID, key.Key, key.RequestHash).Scan(&product, &voted)
-			if err != nil || voted > 0 {
-				return err
-			}
-			stored, err = readStored(ctx, c, key.Key)
-			if !errors.Is(err, pgx.ErrNoRows) {
-				return err
-			}
+		var stored *Stored
+		err = s.write(ctx, func(c *pgxpool.Conn) error {
+			var err error
+			stored, err = readStored(ctx, c, k)
+			return err
+		})
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			continue
+		case err != nil:
+			return 0, nil, fmt.Errorf("mark helpful: %w", err)
 		}
-		return errors.New("idempotency key conflicts, yet is not stored")
-	})
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return 0, nil, ErrNotFound
-	case err != nil:
-		return 0, nil, fmt.Errorf("mark helpful: %w", err)
-	case stored != nil:
 		return product, stored, nil
 	}
-	return product, nil, nil
+	return 0, nil, errors.New("mark helpful: idempotency key conflicts, yet is not stored")
 }
 
 // reportReview hides a review, once: only the statement that flips
@@ -464,7 +430,7 @@ func (s *Store) RunKeyJanitor(ctx context.Context, keep, every time.Duration, lo
 // WriteSQL is every statement WarmWriteConn prepares (for tests that look
 // for them on a connection).
 func WriteSQL() []string {
-	return []string{genericPlan, createReview, storedResponse, markHelpful, markHelpfulKeyed, reportReview}
+	return []string{genericPlan, createReview, storedResponse, markHelpfulBatch, reportReview}
 }
 
 // WarmWriteConn prepares and plans every write statement on a fresh
@@ -483,8 +449,7 @@ func WarmWriteConn(ctx context.Context, conn *pgx.Conn) error {
 	b.Queue(genericPlan)
 	b.Queue(createReview, int32(0), int16(1), "", "", false, "", "", []string{}, []int32{}, []int16{}, nil, nil)
 	b.Queue(storedResponse, "")
-	b.Queue(markHelpful, int32(0))
-	b.Queue(markHelpfulKeyed, int32(0), "", []byte{})
+	b.Queue(markHelpfulBatch, []int32{0}, []string{""}, [][]byte{nil})
 	b.Queue(reportReview, int32(0))
 	if err := tx.SendBatch(ctx, &b).Close(); err != nil {
 		return fmt.Errorf("warm write statements: %w", err)

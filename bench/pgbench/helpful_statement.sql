@@ -1,6 +1,30 @@
--- PUT /reviews/:id/helpful exactly as the service sends it: one statement
--- (queries.markHelpful), in its own transaction. The product is announced
--- to the other instances after the commit, outside the statement (package
--- invalidate).
+-- PUT /reviews/:id/helpful exactly as the service sends it when one vote
+-- is waiting (queries.markHelpfulBatch with one element; under load an
+-- instance folds the votes that arrive together into one statement), in
+-- its own transaction. The product is announced to the other instances
+-- after the commit, outside the statement (package invalidate).
 \set r random(:lo, :hi)
-UPDATE reviews SET helpfulness = helpfulness + 1, api_helpful = api_helpful + 1, api_pending = true WHERE id = :r RETURNING product_id;
+WITH input AS (
+    SELECT v.review_id, NULLIF(v.key, '') AS key, v.request_hash, v.ord
+    FROM unnest(ARRAY[:r]::int4[], ARRAY['']::text[], ARRAY[NULL]::bytea[]) WITH ORDINALITY AS v (review_id, key, request_hash, ord)
+), locked AS (
+    SELECT id, product_id FROM reviews
+    WHERE id IN (SELECT review_id FROM input) ORDER BY id FOR UPDATE
+), keyed AS (
+    INSERT INTO idempotency_keys (key, request_hash, status, response)
+    SELECT i.key, i.request_hash, 204, ''::bytea
+    FROM input i JOIN locked l ON l.id = i.review_id
+    WHERE i.key IS NOT NULL ORDER BY i.key
+    ON CONFLICT (key) DO NOTHING
+    RETURNING key
+), counted AS (
+    SELECT i.review_id, count(*) AS n FROM input i JOIN locked l ON l.id = i.review_id
+    WHERE i.key IS NULL OR i.key IN (SELECT key FROM keyed)
+    GROUP BY i.review_id
+), voted AS (
+    UPDATE reviews r SET helpfulness = r.helpfulness + c.n, api_helpful = r.api_helpful + c.n, api_pending = true
+    FROM counted c WHERE r.id = c.review_id
+)
+SELECT l.product_id, l.id IS NOT NULL AND (i.key IS NULL OR i.key IN (SELECT key FROM keyed))
+FROM input i LEFT JOIN locked l ON l.id = i.review_id
+ORDER BY i.ord;
