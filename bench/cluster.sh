@@ -5,12 +5,18 @@
 #
 # Usage: [DATABASE_URL=postgres://…] bench/cluster.sh [--noisy]   (make bench-cluster)
 #
-# Parts (PARTS, default "capacity writes"; --noisy or NOISY=1 adds "noisy"):
+# Parts (PARTS, default "capacity baseline writes"; --noisy or NOISY=1 adds "noisy"):
 #   capacity  for each mix of MIXES ("mixed shop"): a fresh cluster, WARMUP
 #             at the first rate (discarded), then each rate of RATES for
 #             STEP_DURATION, stopping the mix at the first step whose p99 is
 #             P99_LIMIT_MS (100) or more or whose share of errors is over
 #             MAX_ERROR_RATE (0.001).
+#   baseline  the bare tool's capacity on this machine, the yardstick of
+#             `shop`: NGINX from nginx.conf in front of three bench/baseline
+#             servers (a fixed JSON body of BASELINE_SIZE, 1158 bytes; no
+#             database), under the reads of `shop` (list and meta at their
+#             weights, bench/load -ops list,meta) at the same rising RATES,
+#             reported as the mix `baseline_shop_reads`.
 #   writes    pgbench with the bare write statements (bench/pgbench/
 #             helpful_bare.sql, post_bare.sql: no notification) and then
 #             PUT …/helpful and POST /reviews alone through the cluster,
@@ -55,7 +61,7 @@ SCRIPT=cluster.sh
 . bench/lib.sh
 
 STAMP=$(date -u +%Y%m%d-%H%M%S)
-PARTS=${PARTS:-"capacity writes"}
+PARTS=${PARTS:-"capacity baseline writes"}
 for a in "$@"; do
   case $a in
     --noisy) NOISY=1 ;;
@@ -106,7 +112,7 @@ for r in $RATES; do
   [[ $r =~ ^[1-9][0-9]*$ ]] || die "RATES must be positive integers, got '$r'"
 done
 for p in $PARTS; do
-  [[ $p == capacity || $p == writes || $p == noisy ]] || die "PARTS: unknown part '$p' (capacity, writes, noisy)"
+  [[ $p == capacity || $p == baseline || $p == writes || $p == noisy ]] || die "PARTS: unknown part '$p' (capacity, baseline, writes, noisy)"
 done
 
 cluster_up=0
@@ -146,13 +152,17 @@ go build -o "$tmp/load" ./bench/load
 go build -o "$tmp/clusterreport" ./bench/clusterreport
 base="http://127.0.0.1:$NGINX_PORT"
 
+# start_cluster [BACKEND]: three instances (catwalk, or baseline: the
+# fixed-body servers) behind NGINX.
 start_cluster() {
-  say "starting three instances on ${API_PORTS} and NGINX on :$NGINX_PORT"
+  local backend=${1:-catwalk}
+  say "starting three $backend instances on ${API_PORTS} and NGINX on :$NGINX_PORT"
   for p in $NGINX_PORT $API_PORTS; do
     port_free "$p" || die "port $p is in use; set NGINX_PORT and API_PORTS"
   done
   cluster_up=1
-  CLUSTER_DIR=$CLUSTER_DIR NGINX_PORT=$NGINX_PORT API_PORTS=$API_PORTS DATABASE_URL=$DATABASE_URL \
+  CLUSTER_BACKEND=$backend BASELINE_SIZE=${BASELINE_SIZE:-1158} \
+    CLUSTER_DIR=$CLUSTER_DIR NGINX_PORT=$NGINX_PORT API_PORTS=$API_PORTS DATABASE_URL=$DATABASE_URL \
     scripts/cluster.sh start >/dev/null || die "scripts/cluster.sh start failed; logs in $CLUSTER_DIR"
 }
 
@@ -209,6 +219,27 @@ capacity() {
     done
     stop_cluster
   done
+}
+
+baseline() {
+  local rates first r rc
+  read -ra rates <<<"$RATES"
+  first=${rates[0]}
+  start_cluster baseline
+  say "baseline: shop's reads at $first req/s for $WARMUP (discarded)"
+  load warmup-baseline -scenario shop -ops list,meta -rate "$first" -duration "$WARMUP" -max-in-flight "$(in_flight "$first")" \
+    -p99 "${P99_LIMIT_MS}ms" -max-error-rate "$MAX_ERROR_RATE" || true
+  for r in "${rates[@]}"; do
+    say "baseline: shop's reads at $r req/s for $STEP_DURATION"
+    rc=0
+    load "step-baseline_shop_reads-$r" -scenario shop -ops list,meta -rate "$r" -duration "$STEP_DURATION" \
+      -max-in-flight "$(in_flight "$r")" -p99 "${P99_LIMIT_MS}ms" -max-error-rate "$MAX_ERROR_RATE" || rc=$?
+    if ((rc == 99)); then
+      say "baseline: over the limits at $r req/s"
+      break
+    fi
+  done
+  stop_cluster
 }
 
 # pgbench_tps NAME SCRIPT DEFINES…: pgbench at WRITE_CONNS for
@@ -282,6 +313,7 @@ shared_buffers $(psql "$DATABASE_URL" -XAtqc "SHOW shared_buffers"), fsync $(psq
 load generator, NGINX, the three instances and PostgreSQL on this one machine."
   echo -n "\`bench/cluster.sh\` with PARTS=\"$PARTS\""
   [[ " $PARTS " == *" capacity "* ]] && echo -n "; steps of $STEP_DURATION after a $WARMUP warm-up, rates $RATES"
+  [[ " $PARTS " == *" baseline "* ]] && echo -n "; baseline bodies of ${BASELINE_SIZE:-1158} bytes"
   [[ " $PARTS " == *" writes "* ]] && echo -n "; writes at $WRITE_CONNS connections for $WRITE_DURATION"
   [[ " $PARTS " == *" noisy "* ]] && echo -n "; noisy neighbour for $NOISY_DURATION"
   echo "."

@@ -13,6 +13,9 @@
 # from ./nginx.conf. Installs nginx with apt-get when it is missing. Logs and
 # pid files: CLUSTER_DIR (./.data/cluster), so another cluster (bench/cluster.sh)
 # can run beside this one with a directory and ports of its own.
+# CLUSTER_BACKEND=baseline starts three bench/baseline fixed-body servers
+# (BASELINE_SIZE bytes, 1158) instead of the instances, and no database:
+# the bare tool's capacity on this machine (bench/cluster.sh, part baseline).
 # stop: stops every process start started, PostgreSQL included when start
 # started it.
 set -euo pipefail
@@ -100,6 +103,11 @@ start() {
   CGO_ENABLED=0 go build -trimpath -o bin/catwalk .
 
   local out url started
+  if [[ ${CLUSTER_BACKEND:-catwalk} == baseline ]]; then
+    start_baseline
+    return
+  fi
+  [[ ${CLUSTER_BACKEND:-catwalk} == catwalk ]] || { log "CLUSTER_BACKEND must be catwalk or baseline, got '$CLUSTER_BACKEND'"; exit 1; }
   if [[ -n ${DATABASE_URL:-} ]]; then
     # An existing database (a full-scale load, say): migrate it and serve
     # it as it is, never adding demo data.
@@ -139,6 +147,29 @@ start() {
     ports+=("$p")
     i=$((i + 1))
   done
+  start_nginx "${ports[@]}"
+}
+
+# start_baseline: the cluster's yardstick (CLUSTER_BACKEND=baseline): three
+# bench/baseline servers, each answering every request with the same JSON
+# body of BASELINE_SIZE bytes (1158: the median answer of bench/read.sh's
+# hot set), behind the same NGINX. No database.
+start_baseline() {
+  go build -o bin/baseline ./bench/baseline
+  local i=1 p ports=()
+  for p in $API_PORTS; do
+    bin/baseline -addr "127.0.0.1:$p" -size "${BASELINE_SIZE:-1158}" >"$DIR/api$i.log" 2>&1 &
+    echo $! >"$DIR/api$i.pid"
+    ports+=("$p")
+    i=$((i + 1))
+  done
+  start_nginx "${ports[@]}"
+}
+
+# start_nginx PORT…: waits for the instances on PORT…, then starts NGINX
+# in front of them.
+start_nginx() {
+  local p ports=("$@")
   for p in "${ports[@]}"; do
     wait_http "http://127.0.0.1:$p/healthz" 30 || { log "instance on :$p did not start; see $DIR/api*.log"; exit 1; }
   done

@@ -89,6 +89,13 @@ func (l limits) pass(s summary) bool {
 // Targets of issue 10, printed beside the figures.
 var capacityTarget = map[string]int{"mixed": 5000, "shop": 10000}
 
+// mixNote explains a mix that is not one of the service's.
+var mixNote = map[string]string{
+	"baseline_shop_reads": "The bare tool's yardstick (part `baseline`): NGINX from the repository's `nginx.conf` in front of " +
+		"three `bench/baseline` servers answering every request with one fixed JSON body, no database, under `shop`'s reads " +
+		"(list and meta at their weights): what this machine serves through NGINX with nothing of ours in the path.",
+}
+
 const (
 	helpfulTarget = 0.60
 	postTarget    = 0.50
@@ -276,6 +283,9 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 	}
 	for _, mix := range mixes(steps) {
 		fmt.Fprintf(w, "**%s**\n\n", mix)
+		if n, ok := mixNote[mix]; ok {
+			fmt.Fprintf(w, "%s\n\n", n)
+		}
 		var ops []string
 		for _, op := range opOrder {
 			for _, s := range steps {
@@ -324,6 +334,12 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 			fmt.Fprintf(w, "; target ≥ %s: %s", thousands(float64(t)), met(rate >= t))
 		}
 		fmt.Fprint(w, ".\n\n")
+	}
+	if shop, _ := capacity(steps, "shop", lim); shop > 0 {
+		if base, _ := capacity(steps, "baseline_shop_reads", lim); base > 0 {
+			fmt.Fprintf(w, "`shop` holds %.2f × the capacity of `baseline_shop_reads` (%s / %s req/s).\n\n",
+				float64(shop)/float64(base), thousands(float64(shop)), thousands(float64(base)))
+		}
 	}
 	if plotLink != "" {
 		fmt.Fprintf(w, "![p50 and p99 over the offered rate](%s)\n\n", plotLink)

@@ -48,6 +48,9 @@ func fixture(t *testing.T) string {
 	w("step-shop-1000.json", stepDoc("shop", 1000, 1000, 0.5, 3, 30000, 0, "200=30000"))
 	w("step-shop-2000.json", stepDoc("shop", 2000, 2000, 0.6, 4, 60000, 0, "200=60000"))
 	w("step-shop-5000.json", stepDoc("shop", 5000, 5000, 0.7, 90, 150000, 100, "200=149900", "503=100"))
+	w("step-baseline_shop_reads-1000.json", stepDoc("shop", 1000, 1000, 0.3, 1, 30000, 0, "200=30000"))
+	w("step-baseline_shop_reads-5000.json", stepDoc("shop", 5000, 5000, 0.4, 2, 150000, 0, "200=150000"))
+	w("step-baseline_shop_reads-10000.json", stepDoc("shop", 10000, 8000, 900, 3000, 240000, 0, "200=240000"))
 	w("write-helpful.json", map[string]any{"scenario": "writes", "mode": "closed", "conns": 32, "requests": 30000, "errors": 0,
 		"achieved_rps": 3000.0, "latency_ms": map[string]float64{"p50": 9, "p99": 30}})
 	w("write-post.json", map[string]any{"scenario": "writes", "mode": "closed", "conns": 32, "requests": 10000, "errors": 0,
@@ -80,6 +83,9 @@ func TestReportSuccess(t *testing.T) {
 		"Capacity of `mixed`: 2,000 req/s (stopped at 5,000 req/s); target ≥ 5,000: **missed**.",
 		// shop at 5,000: p99 90 ms passes, but 100 errors in 150,000 (0.067 %) is within 0.1 %.
 		"Capacity of `shop`: 5,000 req/s (every step passed: raise RATES); target ≥ 10,000: **missed**.",
+		"**baseline_shop_reads**\n\nThe bare tool's yardstick",
+		"Capacity of `baseline_shop_reads`: 5,000 req/s (stopped at 10,000 req/s).",
+		"`shop` holds 1.00 × the capacity of `baseline_shop_reads` (5,000 / 5,000 req/s).",
 		"![p50 and p99 over the offered rate](bench/results/cluster.svg)",
 		"| `PUT /reviews/:id/helpful` | 3,000 | 9 | 30 | 0 | `helpful_bare.sql` (the UPDATE alone) | 7,601 | 0.39 | ≥ 0.60: **missed** |",
 		"| `POST /reviews` | 1,000 | 20 | 80 | 0 | `post_bare.sql` (createReview without `pg_notify`) | 1,800 | 0.56 | ≥ 0.50: met |",
