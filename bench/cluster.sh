@@ -16,7 +16,14 @@
 #             servers (a fixed JSON body of BASELINE_SIZE, 1158 bytes; no
 #             database), under the reads of `shop` (list and meta at their
 #             weights, bench/load -ops list,meta) at the same rising RATES,
-#             reported as the mix `baseline_shop_reads`.
+#             reported as the mix `baseline_shop_reads`. Then the yardstick
+#             of `mixed`: pgbench alone with the bare statements
+#             (bench/pgbench/list.sql, meta.sql, post_bare.sql,
+#             helpful_bare.sql at mixed's weights 700/300/250/250; POSTs
+#             and votes on a random thousand products and review ids) at the
+#             same rising rates (-R, 64 clients, -L P99_LIMIT_MS), stopping
+#             at the first rate where more than 1 % of transactions were
+#             late (p99 over the limit) or skipped, or any failed.
 #   writes    pgbench with the bare write statements (bench/pgbench/
 #             helpful_bare.sql, post_bare.sql: no notification) and then
 #             PUT …/helpful and POST /reviews alone through the cluster,
@@ -240,6 +247,28 @@ baseline() {
     fi
   done
   stop_cluster
+
+  local lo late
+  # post_bare.sql and helpful_bare.sql share the defines lo/hi (products
+  # for one, review ids for the other): one range of a thousand ids that
+  # is both, drawn below the largest product id.
+  lo=$(((RANDOM * 32768 + RANDOM) % (PRODUCTS > 1000 ? PRODUCTS - 999 : 1) + 1))
+  for r in "${rates[@]}"; do
+    say "baseline: pgbench, mixed's statements at $r tps for $STEP_DURATION"
+    pgbench -n -M prepared -f bench/pgbench/list.sql@700 -f bench/pgbench/meta.sql@300 \
+      -f bench/pgbench/post_bare.sql@250 -f bench/pgbench/helpful_bare.sql@250 \
+      -D "products=$PRODUCTS" -D "lo=$lo" -D "hi=$((lo + 999))" \
+      -R "$r" -L "$P99_LIMIT_MS" -c 64 -j "$THREADS" -T "$(seconds "$STEP_DURATION")" "$DATABASE_URL" \
+      >"$RESULTS/pgbench_mixed-$r.txt" 2>&1 || {
+      cat "$RESULTS/pgbench_mixed-$r.txt" >&2
+      die "pgbench (mixed baseline) failed"
+    }
+    late=$(awk '/^number of transactions (skipped|above)/ {gsub(/[(%)]/, "", $NF); s += $NF} /^number of failed transactions: [1-9]/ {s += 100} END {print (s > 1) ? 1 : 0}' "$RESULTS/pgbench_mixed-$r.txt")
+    if ((late)); then
+      say "baseline: pgbench over the limits at $r tps"
+      break
+    fi
+  done
 }
 
 # pgbench_tps NAME SCRIPT DEFINES…: pgbench at WRITE_CONNS for

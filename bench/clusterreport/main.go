@@ -129,7 +129,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "clusterreport:", err)
 		return 1
 	}
-	if len(steps) == 0 && !anyFile(*dir, "write-helpful.json", "write-post.json", "pgbench-helpful.tps", "pgbench-post.tps", "noisy.json") {
+	if len(steps) == 0 && !anyFile(*dir, "pgbench_mixed-1000.txt", "write-helpful.json", "write-post.json", "pgbench-helpful.tps", "pgbench-post.tps", "noisy.json") {
 		fmt.Fprintf(stderr, "clusterreport: no results in %s (no step-MIX-RATE.json, write-*.json, pgbench-*.tps or noisy.json)\n", *dir)
 		return 1
 	}
@@ -335,6 +335,12 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 		}
 		fmt.Fprint(w, ".\n\n")
 	}
+	pg, err := readPgbenchSteps(dir)
+	if err != nil {
+		return err
+	}
+	mixed, _ := capacity(steps, "mixed", lim)
+	writePgbench(w, pg, mixed, lim)
 	if shop, _ := capacity(steps, "shop", lim); shop > 0 {
 		if base, _ := capacity(steps, "baseline_shop_reads", lim); base > 0 {
 			fmt.Fprintf(w, "`shop` holds %.2f × the capacity of `baseline_shop_reads` (%s / %s req/s).\n\n",

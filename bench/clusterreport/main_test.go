@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -56,7 +57,17 @@ func fixture(t *testing.T) string {
 	w("write-post.json", map[string]any{"scenario": "writes", "mode": "closed", "conns": 32, "requests": 10000, "errors": 0,
 		"achieved_rps": 1000.0, "latency_ms": map[string]float64{"p50": 20, "p99": 80}})
 	w("noisy.json", stepDoc("mixed", 1500, 1499, 2, 461, 45000, 0, "200=30000", "201=7500", "204=7500"))
-	for name, v := range map[string]string{"pgbench-helpful.tps": "7600.5\n", "pgbench-post.tps": "1800\n",
+	pgOut := func(processed, skipped int, skippedPct float64, late int, latePct, tps float64) string {
+		return fmt.Sprintf("pgbench (15.18)\ntransaction type: multiple scripts\nnumber of transactions actually processed: %d\n"+
+			"number of failed transactions: 0 (0.000%%)\nnumber of transactions skipped: %d (%.3f%%)\n"+
+			"number of transactions above the 100.0 ms latency limit: %d/%d (%.3f%%)\nlatency average = 14.274 ms\n"+
+			"latency stddev = 33.672 ms\ninitial connection time = 337.715 ms\ntps = %f (without initial connection time)\n",
+			processed, skipped, skippedPct, late, processed, latePct, tps)
+	}
+	for name, v := range map[string]string{
+		"pgbench_mixed-1000.txt": pgOut(30000, 0, 0, 30, 0.1, 999.8),
+		"pgbench_mixed-2000.txt": pgOut(52000, 20, 0.038, 2970, 5.711, 1733.3),
+		"pgbench-helpful.tps":    "7600.5\n", "pgbench-post.tps": "1800\n",
 		"header.md": "Machine: test box, 2026-11-29 15:00 UTC.\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
 			t.Fatal(err)
@@ -86,6 +97,10 @@ func TestReportSuccess(t *testing.T) {
 		"**baseline_shop_reads**\n\nThe bare tool's yardstick",
 		"Capacity of `baseline_shop_reads`: 5,000 req/s (stopped at 10,000 req/s).",
 		"`shop` holds 1.00 × the capacity of `baseline_shop_reads` (5,000 / 5,000 req/s).",
+		"**pgbench_mixed**",
+		"| 1,000 | 1,000 | 14.3 | 30 (0.10 %) | 0 (0 %) | 0 | pass |",
+		"| 2,000 | 1,733 | 14.3 | 2970 (5.71 %) | 20 (0.04 %) | 0 | **over** |",
+		"Capacity of `pgbench_mixed`: 1,000 tps (stopped at 2,000 tps). `mixed` holds 2.00 × it (2,000 / 1,000 req/s).",
 		"![p50 and p99 over the offered rate](bench/results/cluster.svg)",
 		"| `PUT /reviews/:id/helpful` | 3,000 | 9 | 30 | 0 | `helpful_bare.sql` (the UPDATE alone) | 7,601 | 0.39 | ≥ 0.60: **missed** |",
 		"| `POST /reviews` | 1,000 | 20 | 80 | 0 | `post_bare.sql` (createReview without `pg_notify`) | 1,800 | 0.56 | ≥ 0.50: met |",
@@ -126,7 +141,8 @@ func TestReportSuccess(t *testing.T) {
 func TestReportNoStepsSuccess(t *testing.T) {
 	dir := fixture(t)
 	steps, _ := filepath.Glob(filepath.Join(dir, "step-*.json"))
-	for _, f := range steps {
+	pg, _ := filepath.Glob(filepath.Join(dir, "pgbench_mixed-*.txt"))
+	for _, f := range append(steps, pg...) {
 		os.Remove(f)
 	}
 	svg := filepath.Join(t.TempDir(), "cluster.svg")
