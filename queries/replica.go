@@ -80,8 +80,7 @@ func NewWithReplica(primary, replicaPool *pgxpool.Pool, opt ReplicaOptions) *Sto
 	// every read goes to the primary.
 	r.floor.Store(r.now())
 	s := &Store{pool: primary, reads: newReadPipe(primary, 0), replica: r}
-	s.votes = newWritePipe(0, maxVotes, s.sendVotes)
-	s.posts = newWritePipe(0, maxPosts, s.sendPosts)
+	s.votes = newVotePipe(primary, 0, s.write)
 	go r.probeLoop(ctx, primary)
 	return s
 }

@@ -17,17 +17,14 @@ type Store struct {
 	reads *readPipe
 	// replica, when set, serves reads that are safe to serve from it.
 	replica *replica
-	// votes batches PUT …/helpful's votes on pool (see writePipe, votes.go).
-	votes *writePipe[*voteJob]
-	// posts batches POST /reviews the same way (posts.go).
-	posts *writePipe[*postJob]
+	// votes batches PUT …/helpful's votes on pool (see votePipe).
+	votes *votePipe
 }
 
 // New returns a Store on pool.
 func New(pool *pgxpool.Pool) *Store {
 	s := &Store{pool: pool, reads: newReadPipe(pool, 0)}
-	s.votes = newWritePipe(0, maxVotes, s.sendVotes)
-	s.posts = newWritePipe(0, maxPosts, s.sendPosts)
+	s.votes = newVotePipe(pool, 0, s.write)
 	return s
 }
 

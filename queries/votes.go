@@ -3,6 +3,10 @@ package queries
 import (
 	"context"
 	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -11,7 +15,7 @@ import (
 // markHelpfulBatch is PUT /reviews/:id/helpful for many votes at once: one
 // statement, one implicit transaction, one commit for every vote an
 // instance received while its previous batches were on their way
-// (a writePipe, batch.go). A vote is one element of the three arrays: the review, the
+// (votePipe). A vote is one element of the three arrays: the review, the
 // Idempotency-Key ("" for none) and the request its key is stored with.
 //
 //   - locked: the reviews voted on, locked in id order before anything is
@@ -64,27 +68,161 @@ ORDER BY i.ord`
 // and its answer stay small.
 const maxVotes = 64
 
-// voteJob is one vote in the votes' writePipe.
+// votePipe turns the votes that arrive while earlier ones are on their way
+// into one statement (markHelpfulBatch), the way the read pipe batches
+// reads: a vote that finds a free slot leads at once (alone at low load,
+// so it waits for nothing), and the votes queued behind it leave together
+// with the next leader. Every vote pays for a durable commit, so folding N
+// votes into one transaction makes one WAL flush and one round trip of N,
+// and a hot review one row update per batch.
+type votePipe struct {
+	pool  *pgxpool.Pool
+	slots chan struct{}
+	// write classifies a batch's failure the way every write does.
+	write func(ctx context.Context, f func(c *pgxpool.Conn) error) error
+
+	mu    sync.Mutex
+	queue []*voteJob
+
+	batches, votes atomic.Uint64
+}
+
+// voteJob is one vote in a votePipe.
 type voteJob struct {
-	pending
+	ctx    context.Context
 	review int32
+	key    string // "" for none
 	hash   []byte
 
 	product int32
 	found   bool
 	counted bool
+	err     error
+	taken   bool // by a leader; guarded by votePipe.mu
+	done    chan struct{}
+}
+
+// DefaultVotePipelines is how many vote batches may be in flight at once
+// unless told otherwise: as for reads, the CPUs this process may use, at
+// least 2.
+func DefaultVotePipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
+
+func newVotePipe(pool *pgxpool.Pool, n int, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
+	if n < 1 {
+		n = DefaultVotePipelines()
+	}
+	n = max(1, min(n, int(pool.Config().MaxConns)))
+	return &votePipe{pool: pool, slots: make(chan struct{}, n), write: write}
 }
 
 // vote adds one vote and reports its review's product (found false: no
 // such review) and whether it counted (false: its key was stored already).
-func (s *Store) vote(ctx context.Context, review int32, key string, hash []byte) (product int32, found, counted bool, err error) {
-	j := &voteJob{pending: pending{ctx: ctx, key: key}, review: review, hash: hash}
-	err = s.votes.do(j)
-	return j.product, j.found, j.counted, err
+// A vote whose context ends while it waits in the queue returns a
+// *WriteError that says nothing was sent; once a leader has taken it, it
+// waits for its batch's outcome (bounded by the leader's deadline).
+func (p *votePipe) vote(ctx context.Context, review int32, key string, hash []byte) (product int32, found, counted bool, err error) {
+	j := &voteJob{ctx: ctx, review: review, key: key, hash: hash, done: make(chan struct{}, 1)}
+	p.mu.Lock()
+	p.queue = append(p.queue, j)
+	p.mu.Unlock()
+	for {
+		select {
+		case <-j.done:
+			return j.product, j.found, j.counted, j.err
+		case p.slots <- struct{}{}:
+			p.lead()
+			<-p.slots
+			p.mu.Lock()
+			taken := j.taken
+			p.mu.Unlock()
+			if taken {
+				<-j.done
+				return j.product, j.found, j.counted, j.err
+			}
+			// Still queued (behind a full batch, or its key is in the batch
+			// that just left): contend again.
+		case <-ctx.Done():
+			p.mu.Lock()
+			if !j.taken {
+				p.remove(j)
+				p.mu.Unlock()
+				return 0, false, false, &WriteError{Err: ctx.Err()}
+			}
+			p.mu.Unlock()
+			<-j.done
+			return j.product, j.found, j.counted, j.err
+		}
+	}
 }
 
-// sendVotes runs one batch of votes as markHelpfulBatch.
-func (s *Store) sendVotes(ctx context.Context, batch []*voteJob) {
+func (p *votePipe) remove(j *voteJob) {
+	for i, q := range p.queue {
+		if q == j {
+			copy(p.queue[i:], p.queue[i+1:])
+			p.queue[len(p.queue)-1] = nil
+			p.queue = p.queue[:len(p.queue)-1]
+			return
+		}
+	}
+}
+
+// take moves up to maxVotes queued votes into a batch, oldest first, never
+// two with the same key (a repeat waits for the next batch, where the key
+// is stored and it counts nothing).
+func (p *votePipe) take() []*voteJob {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	batch := make([]*voteJob, 0, min(len(p.queue), maxVotes))
+	rest := p.queue[:0]
+	for _, j := range p.queue {
+		if len(batch) == maxVotes || (j.key != "" && hasKey(batch, j.key)) {
+			rest = append(rest, j)
+			continue
+		}
+		j.taken = true
+		batch = append(batch, j)
+	}
+	clear(p.queue[len(rest):])
+	p.queue = rest
+	return batch
+}
+
+func hasKey(batch []*voteJob, key string) bool {
+	for _, j := range batch {
+		if j.key == key {
+			return true
+		}
+	}
+	return false
+}
+
+// lead sends one batch and answers its votes. The caller holds a slot.
+func (p *votePipe) lead() {
+	batch := p.take()
+	if len(batch) == 0 {
+		return
+	}
+	p.batches.Add(1)
+	p.votes.Add(uint64(len(batch)))
+	// The batch runs until the latest of its votes' deadlines: one client
+	// giving up must not fail the others.
+	ctx := context.Background()
+	var latest time.Time
+	for _, j := range batch {
+		d, ok := j.ctx.Deadline()
+		if !ok {
+			latest = time.Time{}
+			break
+		}
+		if d.After(latest) {
+			latest = d
+		}
+	}
+	if !latest.IsZero() {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, latest)
+		defer cancel()
+	}
 	reviews := make([]int32, len(batch))
 	keys := make([]string, len(batch))
 	hashes := make([][]byte, len(batch))
@@ -95,7 +233,7 @@ func (s *Store) sendVotes(ctx context.Context, batch []*voteJob) {
 	// A deadlock or serialization failure rolled the whole statement back
 	// (nothing was written): the batch is sent again, a few times at most.
 	for try := 0; try < 3; try++ {
-		err = s.write(ctx, func(c *pgxpool.Conn) error {
+		err = p.write(ctx, func(c *pgxpool.Conn) error {
 			rows, err := c.Query(ctx, markHelpfulBatch, reviews, keys, hashes)
 			if err != nil {
 				return err
@@ -123,7 +261,8 @@ func (s *Store) sendVotes(ctx context.Context, batch []*voteJob) {
 			}
 			return nil
 		})
-		if !retryable(err) {
+		var pgErr *pgconn.PgError
+		if !errors.As(err, &pgErr) || (pgErr.Code != "40P01" && pgErr.Code != "40001") {
 			break
 		}
 		for _, j := range batch {
@@ -132,16 +271,12 @@ func (s *Store) sendVotes(ctx context.Context, batch []*voteJob) {
 	}
 	for _, j := range batch {
 		j.err = err
+		j.done <- struct{}{}
 	}
-}
-
-// retryable: PostgreSQL rolled the statement back for a deadlock or a
-// serialization failure, so nothing was written and it may be sent again.
-func retryable(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40P01" || pgErr.Code == "40001")
 }
 
 // VoteBatchStats reports how many vote statements were sent and how many
 // votes they carried (their ratio is the mean batch size).
-func (s *Store) VoteBatchStats() BatchStats { return s.votes.stats() }
+func (s *Store) VoteBatchStats() BatchStats {
+	return BatchStats{Batches: s.votes.batches.Load(), Statements: s.votes.votes.Load()}
+}

@@ -60,7 +60,7 @@ func votesOf(t *testing.T, pool *pgxpool.Pool, ids []int32) map[int32]int64 {
 
 // queued waits until the pipe holds n votes (synchronised on the pipe's
 // own queue, no sleeping guess).
-func (p *writePipe[J]) queued() int {
+func (p *votePipe) queued() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return len(p.queue)

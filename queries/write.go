@@ -213,24 +213,57 @@ const storedResponse = `SELECT request_hash, status, response FROM idempotency_k
 // already used, it writes nothing and returns the stored response instead
 // (id 0); comparing the request hash is the caller's business.
 func (s *Store) CreateReview(ctx context.Context, r *NewReview, key *IdempotencyKey) (int32, *Stored, error) {
-	j := &postJob{pending: pending{ctx: ctx}, review: r}
+	var k, hash any
 	if key != nil {
-		j.key, j.hash = key.Key, key.RequestHash
+		k, hash = key.Key, key.RequestHash
 	}
-	// The review goes out with the others this instance has waiting
-	// (writePipe, sendPosts): one transaction for all.
-	err := s.posts.do(j)
+	photos := r.Photos
+	if photos == nil {
+		photos = []string{}
+	}
+	var (
+		id        *int32
+		nChars    int64
+		valid     bool
+		priorHash []byte
+		status    *int16
+		response  []byte
+	)
+	// One round trip: the batch is one implicit transaction, so the
+	// generic-plan setting holds for createReview alone.
+	var b pgx.Batch
+	b.Queue(genericPlan)
+	b.Queue(createReview,
+		r.ProductID, r.Rating, r.Summary, r.Body, r.Recommend, r.Name, r.Email,
+		photos, r.CharacteristicIDs, r.Values, k, hash,
+	).QueryRow(func(row pgx.Row) error {
+		return row.Scan(&id, &nChars, &valid, &priorHash, &status, &response)
+	})
+	var st *Stored
+	err := s.write(ctx, func(c *pgxpool.Conn) error {
+		if err := c.SendBatch(ctx, &b).Close(); err != nil {
+			return err
+		}
+		if status == nil && id == nil && nChars > 0 && valid && key != nil {
+			// Valid, yet not written: a concurrent request with the same
+			// key committed while this one waited for it.
+			var err error
+			st, err = readStored(ctx, c, key.Key)
+			return err
+		}
+		return nil
+	})
 	switch {
 	case err != nil:
 		return 0, nil, fmt.Errorf("create review: %w", err)
-	case j.status != nil:
-		return 0, &Stored{RequestHash: j.priorHash, Status: int(*j.status), Body: j.response}, nil
-	case j.id != nil:
-		return *j.id, nil, nil
-	case j.nChars == 0:
+	case status != nil:
+		return 0, &Stored{RequestHash: priorHash, Status: int(*status), Body: response}, nil
+	case id != nil:
+		return *id, nil, nil
+	case nChars == 0:
 		return 0, nil, ErrNoCharacteristics
-	case j.stored != nil:
-		return 0, j.stored, nil
+	case st != nil:
+		return 0, st, nil
 	default:
 		return 0, nil, ErrCharacteristicsMismatch
 	}
@@ -262,7 +295,7 @@ func HelpfulRequest(reviewID int32) []byte {
 // With a key already used, it votes nothing and returns the review's
 // product and the stored row (comparing the request is the caller's
 // business). The vote goes out with the others this instance has waiting
-// (writePipe, markHelpfulBatch).
+// (votePipe, markHelpfulBatch).
 func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *IdempotencyKey) (int32, *Stored, error) {
 	var (
 		k    string
@@ -274,7 +307,7 @@ func (s *Store) MarkHelpful(ctx context.Context, reviewID int32, key *Idempotenc
 	// Twice at most: a key that vanished between the conflict and the read
 	// (the janitor) is free again.
 	for range 2 {
-		product, found, counted, err := s.vote(ctx, reviewID, k, hash)
+		product, found, counted, err := s.votes.vote(ctx, reviewID, k, hash)
 		switch {
 		case err != nil:
 			return 0, nil, fmt.Errorf("mark helpful: %w", err)

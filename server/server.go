@@ -404,13 +404,10 @@ func writeStoreMetrics(w io.Writer, s *queries.Store) {
 		writeBatchMetrics(w, "replica", replica)
 	}
 	// votes_total / vote_statements_total is the mean number of helpful
-	// votes per statement (see queries.writePipe).
+	// votes per statement (see queries.votePipe).
 	votes := s.VoteBatchStats()
 	httpmetrics.WriteCounter(w, "catwalk_db_vote_statements_total", votes.Batches)
 	httpmetrics.WriteCounter(w, "catwalk_db_votes_total", votes.Statements)
-	posts := s.PostBatchStats()
-	httpmetrics.WriteCounter(w, "catwalk_db_post_transactions_total", posts.Batches)
-	httpmetrics.WriteCounter(w, "catwalk_db_posts_total", posts.Statements)
 	if st, ok := s.ReplicaStats(); ok {
 		httpmetrics.WriteGauge(w, "catwalk_replica_lag_seconds", st.Lag.Seconds())
 		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="replica"}`, st.ToReplica)
