@@ -172,7 +172,7 @@ func TestRunDiscoverSuccess(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "run.json")
 	var stdout, stderr strings.Builder
 	code := run(t.Context(), []string{"-scenarios", "../../k6/scenarios.json", "-base-url", "http://127.0.0.1:3999",
-		"-scenario", "meta", "-rate", "400", "-duration", "1500ms", "-p99", "10s", "-json", path}, &stdout, &stderr, dial)
+		"-scenario", "meta", "-rate", "400", "-duration", "1500ms", "-p99", "10s", "-json", path, "-html", path + ".html"}, &stdout, &stderr, dial)
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
 	}
@@ -199,6 +199,10 @@ func TestRunDiscoverSuccess(t *testing.T) {
 	}
 	if len(s.Timeline) != 2 || n != 600 {
 		t.Fatalf("timeline of %d seconds holding %d requests, want 2 and 600", len(s.Timeline), n)
+	}
+	page, err := os.ReadFile(path + ".html")
+	if err != nil || !strings.Contains(string(page), `<figure id="latency-over-time"><svg`) || !strings.Contains(string(page), "meta p99") {
+		t.Fatalf("-html: %v; the page lacks the latency-over-time plot", err)
 	}
 }
 
