@@ -240,6 +240,7 @@ func overTimePlot(s *Summary) (*plot.Plot, error) {
 	p.Y.Tick.Marker = plot.LogTicks{Prec: -1}
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
+	minY, maxY := math.Inf(1), math.Inf(-1)
 	for _, op := range s.Ops() {
 		var p50, p99 plotter.XYs
 		for _, pt := range s.Timeline {
@@ -249,6 +250,7 @@ func overTimePlot(s *Summary) (*plot.Plot, error) {
 			}
 			p50 = append(p50, plotter.XY{X: float64(pt.T), Y: floor(o.Latency.P50)})
 			p99 = append(p99, plotter.XY{X: float64(pt.T), Y: floor(o.Latency.P99)})
+			minY, maxY = math.Min(minY, floor(o.Latency.P50)), math.Max(maxY, floor(o.Latency.P99))
 		}
 		if len(p99) == 0 {
 			continue
@@ -269,6 +271,12 @@ func overTimePlot(s *Summary) (*plot.Plot, error) {
 			}
 		}
 	}
+	if maxY > 0 {
+		// The legend sits top right: keep the lines in the lower 65 % of
+		// the (logarithmic) height so that it hides none.
+		p.Y.Min = minY / 1.5
+		p.Y.Max = p.Y.Min * math.Pow(maxY*1.5/p.Y.Min, 1/0.65)
+	}
 	return p, nil
 }
 
@@ -281,9 +289,11 @@ func throughputPlot(s *Summary) (*plot.Plot, error) {
 	p.Legend.Top = true
 	p.Add(plotter.NewGrid())
 	var reqs, errs plotter.XYs
+	top := 1.0
 	for _, pt := range s.Timeline {
 		reqs = append(reqs, plotter.XY{X: float64(pt.T), Y: float64(pt.Requests)})
 		errs = append(errs, plotter.XY{X: float64(pt.T), Y: float64(pt.Errors)})
+		top = math.Max(top, float64(pt.Requests))
 	}
 	for _, series := range []struct {
 		xys   plotter.XYs
@@ -299,7 +309,7 @@ func throughputPlot(s *Summary) (*plot.Plot, error) {
 		p.Add(l, sc)
 		p.Legend.Add(series.label, l)
 	}
-	p.Y.Min = 0
+	p.Y.Min, p.Y.Max = 0, top*1.3 // room for the legend
 	return p, nil
 }
 
@@ -311,6 +321,10 @@ func byOpPlot(s *Summary) (*plot.Plot, error) {
 	p.Legend.Top = true
 	ops := s.Ops()
 	w := vg.Points(14)
+	top := 0.0
+	for _, op := range ops {
+		top = math.Max(top, s.ByOp[op].Latency.P99)
+	}
 	shades := []color.Color{
 		color.RGBA{R: 0x9e, G: 0xca, B: 0xe1, A: 0xff},
 		color.RGBA{R: 0x42, G: 0x92, B: 0xc6, A: 0xff},
@@ -335,6 +349,7 @@ func byOpPlot(s *Summary) (*plot.Plot, error) {
 		p.Legend.Add(q.label, b)
 	}
 	p.NominalX(ops...)
+	p.Y.Min, p.Y.Max = 0, math.Max(top, 0.001)*1.35 // room for the legend
 	return p, nil
 }
 
