@@ -40,7 +40,7 @@
 // 1..PRODUCTS. bench/load draws them the same way (Hot in scenario.go).
 import http from 'k6/http';
 import { check, fail } from 'k6';
-import { Counter } from 'k6/metrics';
+import { Counter, Gauge } from 'k6/metrics';
 import { textSummary } from 'https://jslib.k6.io/k6-summary/0.1.0/index.js';
 
 const config = JSON.parse(open('./scenarios.json'));
@@ -52,6 +52,9 @@ const FULL_SCALE = __ENV.FULL_SCALE === '1' || __ENV.FULL_SCALE === 'true';
 const SLO_NAME = __ENV.SLO || config.slo.default;
 
 const emptyAnswers = new Counter('empty_answers');
+// productRangeGauge carries setup's product range to handleSummary, whose
+// data may lack setup_data (older k6).
+const productRangeGauge = new Gauge('product_range');
 const READ_OPS = ['list', 'meta'];
 
 const SORTS = ['newest', 'helpful', 'relevant'];
@@ -285,6 +288,7 @@ function reviewBody(product) {
 // ids the write operations use.
 export function setupData(name) {
   const range = productRange();
+  productRangeGauge.add(range.n, { from: range.from });
   const needProducts = usesOp(name, ['post']);
   const needReviews = usesOp(name, ['helpful', 'report']);
   const products = [];
@@ -475,7 +479,7 @@ export function summaryJSON(name, data, setup) {
     tool: 'k6',
     scenario: name,
     mode: 'open',
-    products: setup && setup.range ? setup.range : PRODUCTS_FLAG,
+    products: setup && setup.range ? setup.range : metricValues(data, 'product_range').value || PRODUCTS_FLAG,
     products_from: setup && setup.rangeFrom ? setup.rangeFrom : PRODUCTS_FLAG > 0 ? 'flag' : 'service',
     rate: opts.rate,
     max_in_flight: s.maxVUs,
@@ -518,8 +522,9 @@ function summaryPath(name) {
 }
 
 // handleSummary is every script's: k6's usual text summary on stdout, and
-// the JSON summary (summaryJSON) in a file. k6 passes setup()'s data as
-// data.setup_data.
+// the JSON summary (summaryJSON) in a file. The product range comes from
+// setup()'s data when k6 passes it (data.setup_data), else from the
+// product_range gauge setup set.
 export function summary(name, data) {
   const out = { stdout: textSummary(data, { indent: ' ', enableColors: true }) };
   out[summaryPath(name)] = JSON.stringify(summaryJSON(name, data, data.setup_data), null, 2) + '\n';

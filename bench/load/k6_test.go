@@ -364,6 +364,9 @@ func TestK6DiscoverSuccess(t *testing.T) {
 	if hi < 4000 {
 		t.Fatalf("200 reads reached product %d at most; the range was not learnt as 1..5000", hi)
 	}
+	if got := r.Metrics["product_range"][`{"from":"service"}`]; got != 5000 {
+		t.Fatalf("product_range gauge %v, want 5000 from the service", r.Metrics["product_range"])
+	}
 	if r.Metrics["empty_answers"] != nil {
 		t.Fatalf("empty answers %v, want none (the fake lists three reviews for every product)", r.Metrics["empty_answers"])
 	}
@@ -432,5 +435,27 @@ func TestK6HandleSummarySuccess(t *testing.T) {
 	}
 	if len(failed) != 1 || failed[0] != "http_req_duration{op:post} p(99)<250" || len(s.Thresholds) != 6 {
 		t.Fatalf("thresholds %+v; want six, the post p99 failed", s.Thresholds)
+	}
+
+	// Without setup_data (a k6 that does not pass it), the range comes from
+	// the product_range gauge setup sets.
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	delete(raw, "setup_data")
+	noSetup, _ := json.Marshal(raw)
+	cmd = k6Cmd(t, "mixed", map[string]string{"SUMMARY": "out/mixed.json"}, 0)
+	cmd.Env = append(cmd.Env, "SUMMARY_DATA="+string(noSetup))
+	if out, err = cmd.Output(); err != nil {
+		t.Fatal(err)
+	}
+	files = nil
+	if err := json.Unmarshal(out, &files); err != nil {
+		t.Fatal(err)
+	}
+	s = Summary{}
+	if err := json.Unmarshal([]byte(files["out/mixed.json"]), &s); err != nil || s.Products != 1000011 {
+		t.Fatalf("without setup_data: products %d (%v)", s.Products, err)
 	}
 }
