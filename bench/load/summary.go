@@ -49,8 +49,9 @@ type Summary struct {
 	// ByOp has one entry per operation of the mix.
 	ByOp map[string]OpSummary `json:"by_op"`
 	// The thresholds judged and their verdict (the exit status's): SLO
-	// names the profile of scenarios.json ("" when -p99 replaced its
-	// latency limits, then P99Limit is that limit).
+	// names the profile of scenarios.json; P99Limit is -p99 when it
+	// replaced the profile's latency limits (0 otherwise), MaxErrorRate
+	// the limit on failed requests that was judged.
 	SLO          string      `json:"slo"`
 	Thresholds   []Threshold `json:"thresholds"`
 	P99Limit     float64     `json:"p99_limit_ms"`
