@@ -39,8 +39,15 @@ DRILLS ?=
 faults:
 	scripts/faults/drills.sh $(DRILLS)
 
+## bench: the benchmarks that need no database (bench/micro: the handlers over an in-memory store,
+## the cache), each BENCH_COUNT times for benchstat; BENCH selects (BENCH=List); BENCHTIME per run.
+## Judge a change: make bench > new.txt on it and old.txt on the commit before, then
+## go run golang.org/x/perf/cmd/benchstat@latest old.txt new.txt (BENCHMARKS.md, "Judging a change")
+BENCH ?= .
+BENCH_COUNT ?= 6
+BENCHTIME ?= 1s
 bench:
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -count $(BENCH_COUNT) -benchtime $(BENCHTIME) ./bench/micro
 
 clean:
 	rm -rf bin

@@ -3,10 +3,28 @@
 // k6 options, a setup() and one HTTP request per iteration.
 //
 // Environment (k6 run -e NAME=value):
-//   BASE_URL  the service, default http://127.0.0.1:3000
-//   PRODUCTS  product ids are drawn uniformly from 1..PRODUCTS (default: scenarios.json)
-//   RATE      requests per second, overrides the scenario's rate
-//   DURATION  e.g. 30s, overrides the scenario's duration
+//   BASE_URL    the service, default http://127.0.0.1:3000
+//   PRODUCTS    product ids are drawn from 1..PRODUCTS (default: learnt from
+//               the service in setup, see discoverProducts)
+//   FULL_SCALE  1: refuse to run unless the service has the full-scale
+//               dataset (scenarios.json full_scale.min_products products)
+//   SLO         the profile of scenarios.json's slo whose thresholds judge
+//               the run (default slo; seed: the seed's bar)
+//   RATE        requests per second, overrides the scenario's rate
+//   DURATION    e.g. 30s, overrides the scenario's duration
+//   SUMMARY     where handleSummary writes the JSON summary (default
+//               bench/results/k6-<scenario>-<UTC time>.json, relative to
+//               the directory k6 runs in: the repository's root)
+//
+// Thresholds (options): the SLO profile, per operation (tag op) on
+// http_req_duration p95 and p99 by the limits of its class (read: list,
+// meta; write: post, helpful, report), and on the whole scenario
+// http_req_failed and checks. Thresholds that always pass (count>=0,
+// rate>=0, max>=0) are there for their sub-metrics alone: k6 puts a
+// sub-metric in the end-of-test data only when a threshold names it, and
+// handleSummary needs the per-operation counts. Reads whose good answer
+// holds no data (a list with "results":[], a meta with "ratings":{}) count
+// in the empty_answers counter, tagged by op.
 //
 // Writes (post, helpful, report) need real ids. setup() probes random products
 // with GET /reviews/meta, keeps those that have characteristics, proves each
@@ -22,11 +40,22 @@
 // 1..PRODUCTS. bench/load draws them the same way (Hot in scenario.go).
 import http from 'k6/http';
 import { check, fail } from 'k6';
+import { Counter, Gauge } from 'k6/metrics';
+import { textSummary } from 'https://jslib.k6.io/k6-summary/0.1.0/index.js';
 
 const config = JSON.parse(open('./scenarios.json'));
 
 export const BASE_URL = (__ENV.BASE_URL || 'http://127.0.0.1:3000').replace(/\/+$/, '');
-export const PRODUCTS = positiveInt('PRODUCTS', config.products);
+// PRODUCTS_FLAG is PRODUCTS when given; otherwise setup() learns the range.
+const PRODUCTS_FLAG = positiveInt('PRODUCTS', 0);
+const FULL_SCALE = __ENV.FULL_SCALE === '1' || __ENV.FULL_SCALE === 'true';
+const SLO_NAME = __ENV.SLO || config.slo.default;
+
+const emptyAnswers = new Counter('empty_answers');
+// productRangeGauge carries setup's product range to handleSummary, whose
+// data may lack setup_data (older k6).
+const productRangeGauge = new Gauge('product_range');
+const READ_OPS = ['list', 'meta'];
 
 const SORTS = ['newest', 'helpful', 'relevant'];
 const REVIEW_BODY =
@@ -56,42 +85,92 @@ function randInt(lo, hi) {
   return lo + Math.floor(Math.random() * (hi - lo + 1));
 }
 
-// hotSet is the hot set of a scenario: size ids 1, 1+stride, 1+2*stride, …
-function hotSet(hot) {
-  const size = Math.max(1, Math.floor(PRODUCTS * hot.products));
-  return { size: size, stride: Math.floor(PRODUCTS / size) };
+// hotSet is the hot set of a scenario over products 1..n: size ids 1,
+// 1+stride, 1+2*stride, …
+function hotSet(hot, n) {
+  const size = Math.max(1, Math.floor(n * hot.products));
+  return { size: size, stride: Math.floor(n / size) };
 }
 
 const hotSets = {};
 
-// productId draws the product of one request of scenario name.
-function productId(name) {
+// productId draws the product of one request of scenario name among 1..n.
+function productId(name, n) {
   const hot = scenario(name).hot;
   if (hot) {
-    if (!hotSets[name]) {
-      hotSets[name] = hotSet(hot);
+    const k = `${name}/${n}`;
+    if (!hotSets[k]) {
+      hotSets[k] = hotSet(hot, n);
     }
     if (Math.random() < hot.traffic) {
-      const h = hotSets[name];
+      const h = hotSets[k];
       return 1 + Math.floor(Math.random() * h.size) * h.stride;
     }
   }
-  return randInt(1, PRODUCTS);
+  return randInt(1, n);
+}
+
+function profile() {
+  const p = config.slo.profiles[SLO_NAME];
+  if (!p) {
+    throw new Error(`scenarios.json has no SLO profile "${SLO_NAME}"`);
+  }
+  return p;
+}
+
+// limitsOf is the latency class (read or write) of op in profile p.
+function limitsOf(p, op) {
+  return p.write.ops.includes(op) ? p.write : p.read;
+}
+
+function mixOps(name) {
+  const seen = [];
+  for (const m of scenario(name).mix) {
+    if (!seen.includes(m.op)) {
+      seen.push(m.op);
+    }
+  }
+  return seen;
 }
 
 function pickOne(list) {
   return list[Math.floor(Math.random() * list.length)];
 }
 
+// thresholds are the SLO profile's, on scenario name's own requests only
+// (setup's are outside any scenario), and the bookkeeping ones that always
+// pass (see the top of this file).
+export function thresholds(name) {
+  const p = profile();
+  const th = {};
+  const sc = `scenario:${name}`;
+  for (const op of mixOps(name)) {
+    const lim = limitsOf(p, op);
+    const dur = [];
+    if (lim.p95_ms) {
+      dur.push(`p(95)<${lim.p95_ms}`);
+    }
+    if (lim.p99_ms) {
+      dur.push(`p(99)<${lim.p99_ms}`);
+    }
+    th[`http_req_duration{${sc},op:${op}}`] = dur;
+    th[`http_reqs{${sc},op:${op}}`] = ['count>=0'];
+    th[`http_req_failed{${sc},op:${op}}`] = ['rate>=0'];
+    if (READ_OPS.includes(op)) {
+      th[`empty_answers{${sc},op:${op}}`] = ['count>=0'];
+    }
+  }
+  th[`http_req_failed{${sc}}`] = [`rate<=${p.max_error_rate}`];
+  th[`checks{${sc}}`] = [`rate>=${p.min_checks_rate}`];
+  th[`http_req_duration{${sc}}`] = ['max>=0'];
+  th[`http_reqs{${sc}}`] = ['count>=0'];
+  return th;
+}
+
 // options builds the k6 options of scenario name: one constant-arrival-rate
-// scenario and thresholds on its own requests only.
+// scenario and the SLO's thresholds on its own requests.
 export function options(name) {
   const s = scenario(name);
-  const th = s.thresholds;
-  const thresholds = {};
-  thresholds[`http_req_duration{scenario:${name}}`] = [`p(99)<${th.p99_ms}`];
-  thresholds[`http_req_failed{scenario:${name}}`] = [`rate<=${th.max_error_rate}`];
-  thresholds[`checks{scenario:${name}}`] = [`rate>=${1 - th.max_error_rate}`];
   const scenarios = {};
   scenarios[name] = {
     executor: 'constant-arrival-rate',
@@ -103,9 +182,84 @@ export function options(name) {
   };
   return {
     scenarios: scenarios,
-    thresholds: thresholds,
-    summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(99)', 'max'],
+    thresholds: thresholds(name),
+    summaryTrendStats: ['avg', 'min', 'med', 'p(90)', 'p(95)', 'p(99)', 'max'],
   };
+}
+
+// hasData reports whether product id has data: ratings or characteristics.
+function hasData(id) {
+  const res = http.get(`${BASE_URL}/reviews/meta?product_id=${id}`, { tags: { op: 'setup' } });
+  if (res.status !== 200) {
+    fail(`setup: discovering the product range: GET /reviews/meta?product_id=${id} answered ${res.status}`);
+  }
+  const m = res.json();
+  return Object.keys(m.ratings || {}).length > 0 || Object.keys(m.characteristics || {}).length > 0;
+}
+
+const DISCOVER_WINDOW = 8;
+const MAX_PRODUCT_ID = 2147483647;
+
+// discoverProducts returns the largest product id with data (0: none), as
+// bench/load's discoverProducts (discover.go) does: no route lists the
+// range, the datasets number products 1..N, so it doubles then bisects on
+// GET /reviews/meta, each probe looking at DISCOVER_WINDOW ids so that a
+// few missing products do not cut the range short.
+export function discoverProducts() {
+  const near = (id) => {
+    for (let i = id; i < id + DISCOVER_WINDOW && i <= MAX_PRODUCT_ID; i++) {
+      if (hasData(i)) {
+        return true;
+      }
+    }
+    return false;
+  };
+  if (!near(1)) {
+    return 0;
+  }
+  let lo = 1;
+  let hi = MAX_PRODUCT_ID + 1;
+  for (let x = 1024; x <= MAX_PRODUCT_ID; x *= 2) {
+    if (!near(x)) {
+      hi = x;
+      break;
+    }
+    lo = x;
+  }
+  while (hi - lo > 1) {
+    const mid = lo + Math.floor((hi - lo) / 2);
+    if (near(mid)) {
+      lo = mid;
+    } else {
+      hi = mid;
+    }
+  }
+  return lo;
+}
+
+// productRange is the run's products 1..N: PRODUCTS when given (and not
+// FULL_SCALE), else learnt from the service; it fails setup (no request of
+// the run is sent) against a service without data, or one smaller than
+// the full-scale dataset when FULL_SCALE asks for it.
+function productRange() {
+  if (PRODUCTS_FLAG > 0 && !FULL_SCALE) {
+    return { n: PRODUCTS_FLAG, from: 'flag' };
+  }
+  const found = discoverProducts();
+  if (found === 0) {
+    fail('setup: refusing to run: the service has no product with data; load a dataset first (README, "Load testing")');
+  }
+  console.log(`products: 1..${found} learnt from the service`);
+  if (FULL_SCALE && found < config.full_scale.min_products) {
+    fail(
+      `setup: refusing a full-scale run: the service has products 1..${found}, fewer than the ` +
+        `${config.full_scale.min_products} of the full-scale dataset (a demo database?)`,
+    );
+  }
+  if (PRODUCTS_FLAG > 0) {
+    return { n: PRODUCTS_FLAG, from: 'flag' };
+  }
+  return { n: found, from: 'service' };
 }
 
 function usesOp(name, ops) {
@@ -130,19 +284,23 @@ function reviewBody(product) {
   });
 }
 
-// setupData samples the products and review ids the write operations use.
+// setupData learns the product range and samples the products and review
+// ids the write operations use.
 export function setupData(name) {
+  const range = productRange();
+  productRangeGauge.add(range.n, { from: range.from });
   const needProducts = usesOp(name, ['post']);
   const needReviews = usesOp(name, ['helpful', 'report']);
   const products = [];
   const reviews = [];
+  const data = { range: range.n, rangeFrom: range.from, products: products, reviews: reviews };
   if (!needProducts && !needReviews) {
-    return { products: products, reviews: reviews };
+    return data;
   }
   const st = config.setup;
   const tags = { tags: { op: 'setup' } };
   for (let i = 0; i < st.max_probes && products.length < st.sample_products; i++) {
-    const id = productId(name);
+    const id = productId(name, range.n);
     const meta = http.get(`${BASE_URL}/reviews/meta?product_id=${id}`, tags);
     if (meta.status !== 200) {
       fail(`setup: GET /reviews/meta?product_id=${id} answered ${meta.status}`);
@@ -180,12 +338,12 @@ export function setupData(name) {
     }
   }
   if (products.length === 0) {
-    fail(`setup: none of ${st.max_probes} random products in 1..${PRODUCTS} has characteristics`);
+    fail(`setup: none of ${st.max_probes} random products in 1..${range.n} has characteristics`);
   }
   if (needReviews && reviews.length === 0) {
     fail('setup: the sampled products have no reviews to vote on or report');
   }
-  return { products: products, reviews: reviews };
+  return data;
 }
 
 const cumulative = {};
@@ -215,15 +373,21 @@ export function iterate(name, data) {
   let want;
   switch (op) {
     case 'list': {
-      const url = `${BASE_URL}/reviews?product_id=${productId(name)}&sort=${pickOne(SORTS)}`;
+      const url = `${BASE_URL}/reviews?product_id=${productId(name, data.range)}&sort=${pickOne(SORTS)}`;
       res = http.get(url, { tags: { op: op, name: 'GET /reviews' } });
       want = 200;
+      if (res.status === 200 && res.body && res.body.includes('"results":[]')) {
+        emptyAnswers.add(1, { op: op });
+      }
       break;
     }
     case 'meta': {
-      const url = `${BASE_URL}/reviews/meta?product_id=${productId(name)}`;
+      const url = `${BASE_URL}/reviews/meta?product_id=${productId(name, data.range)}`;
       res = http.get(url, { tags: { op: op, name: 'GET /reviews/meta' } });
       want = 200;
+      if (res.status === 200 && res.body && res.body.includes('"ratings":{}')) {
+        emptyAnswers.add(1, { op: op });
+      }
       break;
     }
     case 'post': {
@@ -245,4 +409,124 @@ export function iterate(name, data) {
       throw new Error(`unknown op "${op}" in scenarios.json`);
   }
   check(res, { [`${op} answers ${want}`]: (r) => r.status === want });
+}
+
+// metricValues is the values of metric (a sub-metric's full name) in k6's
+// end-of-test data, {} when k6 did not record it.
+function metricValues(data, metric) {
+  const m = data.metrics[metric];
+  return (m && m.values) || {};
+}
+
+// percentiles turns a trend's values into bench/load's latency_ms.
+function percentiles(v) {
+  return {
+    p50: v.med || 0,
+    p90: v['p(90)'] || 0,
+    p95: v['p(95)'] || 0,
+    p99: v['p(99)'] || 0,
+    max: v.max || 0,
+    mean: v.avg || 0,
+  };
+}
+
+// summaryJSON is k6's end-of-test data as bench/load's -json summary
+// (bench/load/summary.go: the same field names, tool "k6"), so that one
+// results page (go run ./bench/loadreport) shows either. k6 has no service
+// time, late count, outcomes or timeline; errors are the failed checks.
+export function summaryJSON(name, data, setup) {
+  const sc = `scenario:${name}`;
+  const s = scenario(name);
+  const opts = options(name).scenarios[name];
+  const requests = metricValues(data, `http_reqs{${sc}}`).count || 0;
+  const checks = metricValues(data, `checks{${sc}}`);
+  const ok = checks.passes || 0;
+  const failedRate = metricValues(data, `http_req_failed{${sc}}`).rate || 0;
+  const elapsed = (data.state && data.state.testRunDurationMs ? data.state.testRunDurationMs : 0) / 1000;
+  const byOp = {};
+  let empty = 0;
+  for (const op of mixOps(name)) {
+    const n = metricValues(data, `http_reqs{${sc},op:${op}}`).count || 0;
+    const e = metricValues(data, `empty_answers{${sc},op:${op}}`).count || 0;
+    empty += e;
+    byOp[op] = {
+      requests: n,
+      errors: Math.round(n * (metricValues(data, `http_req_failed{${sc},op:${op}}`).rate || 0)),
+      empty: e,
+      latency_ms: percentiles(metricValues(data, `http_req_duration{${sc},op:${op}}`)),
+    };
+  }
+  const thresholds = [];
+  let pass = true;
+  for (const metric of Object.keys(data.metrics).sort()) {
+    const th = data.metrics[metric].thresholds || {};
+    for (const cond of Object.keys(th)) {
+      if (/^(count|rate|max)>=0$/.test(cond)) {
+        continue; // bookkeeping (see the top of this file)
+      }
+      const m = /^(p\((\d+(?:\.\d+)?)\)|rate)/.exec(cond);
+      const v = data.metrics[metric].values;
+      const value = m && m[2] ? v[`p(${m[2]})`] : v.rate;
+      const okTh = th[cond].ok !== false;
+      pass = pass && okTh;
+      // "http_req_duration{scenario:mixed,op:list}" reads as bench/load's
+      // "http_req_duration{op:list}": the scenario is the summary's own.
+      const short = metric.replace(`{${sc}}`, '').replace(`{${sc},`, '{');
+      thresholds.push({ metric: short, threshold: cond, value: value === undefined ? 0 : value, ok: okTh });
+    }
+  }
+  return {
+    tool: 'k6',
+    scenario: name,
+    mode: 'open',
+    products: setup && setup.range ? setup.range : metricValues(data, 'product_range').value || PRODUCTS_FLAG,
+    products_from: setup && setup.rangeFrom ? setup.rangeFrom : PRODUCTS_FLAG > 0 ? 'flag' : 'service',
+    rate: opts.rate,
+    max_in_flight: s.maxVUs,
+    duration_s: durationSeconds(opts.duration),
+    elapsed_s: elapsed,
+    requests: requests,
+    ok: ok,
+    errors: requests - ok,
+    error_rate: requests > 0 ? (requests - ok) / requests : 0,
+    failed: Math.round(requests * failedRate),
+    empty: empty,
+    achieved_rps: elapsed > 0 ? requests / elapsed : 0,
+    latency_ms: percentiles(metricValues(data, `http_req_duration{${sc}}`)),
+    by_op: byOp,
+    slo: SLO_NAME,
+    thresholds: thresholds,
+    pass: pass,
+  };
+}
+
+// durationSeconds reads k6's duration strings ("30s", "1m30s", "500ms").
+function durationSeconds(d) {
+  let total = 0;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/g;
+  let m;
+  while ((m = re.exec(d)) !== null) {
+    total += Number(m[1]) * { ms: 0.001, s: 1, m: 60, h: 3600 }[m[2]];
+  }
+  return total;
+}
+
+// summaryPath is where the JSON summary goes: SUMMARY, or
+// bench/results/k6-<scenario>-<UTC time>.json.
+function summaryPath(name) {
+  if (__ENV.SUMMARY) {
+    return __ENV.SUMMARY;
+  }
+  const t = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
+  return `bench/results/k6-${name}-${t}.json`;
+}
+
+// handleSummary is every script's: k6's usual text summary on stdout, and
+// the JSON summary (summaryJSON) in a file. The product range comes from
+// setup()'s data when k6 passes it (data.setup_data), else from the
+// product_range gauge setup set.
+export function summary(name, data) {
+  const out = { stdout: textSummary(data, { indent: ' ', enableColors: true }) };
+  out[summaryPath(name)] = JSON.stringify(summaryJSON(name, data, data.setup_data), null, 2) + '\n';
+  return out;
 }

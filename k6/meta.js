@@ -1,8 +1,10 @@
-// GET /reviews/meta, product_id uniform in 1..PRODUCTS.
-// Rate, duration, request mix and thresholds: scenario "meta" of scenarios.json.
+// GET /reviews/meta, product_id uniform over the product range.
+// Rate, duration and request mix: scenario "meta" of scenarios.json;
+// thresholds: its SLO profile (SLO=slo by default, SLO=seed); summary: lib.js.
 //
-//   k6 run -e BASE_URL=http://127.0.0.1:3000 -e PRODUCTS=1000011 k6/meta.js
-import { options as scenarioOptions, setupData, iterate } from './lib.js';
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 k6/meta.js              (make cluster; the range is learnt)
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 -e FULL_SCALE=1 k6/meta.js   (refuses a demo database)
+import { options as scenarioOptions, setupData, iterate, summary } from './lib.js';
 
 const NAME = 'meta';
 
@@ -14,4 +16,8 @@ export function setup() {
 
 export default function (data) {
   iterate(NAME, data);
+}
+
+export function handleSummary(data) {
+  return summary(NAME, data);
 }

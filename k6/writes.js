@@ -1,8 +1,10 @@
 // POST /reviews and PUT /reviews/:id/helpful on products and reviews sampled in setup().
-// Rate, duration, request mix and thresholds: scenario "writes" of scenarios.json.
+// Rate, duration and request mix: scenario "writes" of scenarios.json;
+// thresholds: its SLO profile (SLO=slo by default, SLO=seed); summary: lib.js.
 //
-//   k6 run -e BASE_URL=http://127.0.0.1:3000 -e PRODUCTS=1000011 k6/writes.js
-import { options as scenarioOptions, setupData, iterate } from './lib.js';
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 k6/writes.js              (make cluster; the range is learnt)
+//   k6 run -e BASE_URL=http://127.0.0.1:8080 -e FULL_SCALE=1 k6/writes.js   (refuses a demo database)
+import { options as scenarioOptions, setupData, iterate, summary } from './lib.js';
 
 const NAME = 'writes';
 
@@ -14,4 +16,8 @@ export function setup() {
 
 export default function (data) {
   iterate(NAME, data);
+}
+
+export function handleSummary(data) {
+  return summary(NAME, data);
 }

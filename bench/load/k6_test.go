@@ -69,7 +69,7 @@ func k6Cmd(t *testing.T, name string, env map[string]string, iterations int) *ex
 	}
 	dir := t.TempDir()
 	copyFiles(t, k6Dir, dir, "*.js", "scenarios.json")
-	copyFiles(t, "testdata/k6shim", dir, "drive.mjs")
+	copyFiles(t, "testdata/k6shim", dir, "drive.mjs", "loader.mjs")
 	copyFiles(t, "testdata/k6shim/k6", filepath.Join(dir, "node_modules", "k6"), "*")
 	writeFile(t, filepath.Join(dir, "package.json"), `{"type": "module"}`)
 	envJSON, err := json.Marshal(env)
@@ -110,7 +110,8 @@ type k6Run struct {
 		Body            *string
 		Status          int
 	} `json:"requests"`
-	Checks map[string]struct{ Passes, Fails int } `json:"checks"`
+	Checks  map[string]struct{ Passes, Fails int } `json:"checks"`
+	Metrics map[string]map[string]int              `json:"metrics"`
 }
 
 func copyFiles(t *testing.T, from, to string, patterns ...string) {
@@ -165,6 +166,9 @@ func TestK6ScriptsRunSuccess(t *testing.T) {
 			a := &fakeAPI{}
 			base := startFakeTCP(t, a)
 			r := runK6Script(t, name, map[string]string{"BASE_URL": base + "/", "PRODUCTS": "1000"}, iterations)
+			if r.SetupRequests > 0 && !strings.Contains(r.Requests[0].URL, "/reviews/meta?product_id=") {
+				t.Fatalf("setup began with %s", r.Requests[0].URL)
+			}
 			s := file.Scenarios[name]
 
 			sc := r.Options.Scenarios[name]
@@ -173,19 +177,7 @@ func TestK6ScriptsRunSuccess(t *testing.T) {
 				sc["preAllocatedVUs"] != float64(s.PreAllocatedVUs) || sc["maxVUs"] != float64(s.MaxVUs) {
 				t.Fatalf("k6 scenarios %v do not follow scenarios.json %+v", r.Options.Scenarios, s)
 			}
-			wantTh := map[string]string{
-				"http_req_duration{scenario:" + name + "}": "p(99)<10",
-				"http_req_failed{scenario:" + name + "}":   "rate<=0",
-				"checks{scenario:" + name + "}":            "rate>=1",
-			}
-			if len(r.Options.Thresholds) != len(wantTh) {
-				t.Fatalf("thresholds %v, want %v", r.Options.Thresholds, wantTh)
-			}
-			for k, v := range wantTh {
-				if got := r.Options.Thresholds[k]; len(got) != 1 || got[0] != v {
-					t.Fatalf("threshold %s = %v, want [%s]", k, got, v)
-				}
-			}
+			checkK6Thresholds(t, file, name, r.Options.Thresholds)
 
 			if len(a.bad) > 0 {
 				t.Fatalf("the fake API rejected requests: %v", a.bad)
@@ -254,7 +246,7 @@ func TestK6ScriptsEnvSuccess(t *testing.T) {
 func TestK6ScriptsSetupFailure(t *testing.T) {
 	a := &fakeAPI{status: 501}
 	base := startFakeTCP(t, a)
-	out, err := k6Cmd(t, "writes", map[string]string{"BASE_URL": base}, 1).CombinedOutput()
+	out, err := k6Cmd(t, "writes", map[string]string{"BASE_URL": base, "PRODUCTS": "1000"}, 1).CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "setup: GET /reviews/meta?product_id=") {
 		t.Fatalf("setup against a 501 API: err %v, output\n%s", err, out)
 	}
@@ -296,5 +288,174 @@ func TestK6ShopHotSetSuccess(t *testing.T) {
 	}
 	if share := float64(hot) / float64(reads); share < 0.70 || share > 0.92 {
 		t.Fatalf("%d of %d reads on the hot set (%.2f), want about 0.81", hot, reads, share)
+	}
+}
+
+// checkK6Thresholds checks the k6 thresholds of scenario name against the
+// default SLO profile of scenarios.json: per operation of the mix, p95 and
+// p99 by its class; on the scenario, failed requests and checks; and the
+// bookkeeping thresholds that always pass.
+func checkK6Thresholds(t *testing.T, f *File, name string, got map[string][]string) {
+	t.Helper()
+	p, _, err := f.SLO.Profile("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := "scenario:" + name
+	want := map[string][]string{
+		"http_req_failed{" + sc + "}":   {"rate<=" + fmtNum(p.MaxErrorRate)},
+		"checks{" + sc + "}":            {"rate>=" + fmtNum(p.MinChecksRate)},
+		"http_req_duration{" + sc + "}": {"max>=0"},
+		"http_reqs{" + sc + "}":         {"count>=0"},
+	}
+	for _, m := range f.Scenarios[name].Mix {
+		cl := p.class(m.Op)
+		want["http_req_duration{"+sc+",op:"+m.Op+"}"] = []string{"p(95)<" + fmtNum(cl.P95Ms), "p(99)<" + fmtNum(cl.P99Ms)}
+		want["http_reqs{"+sc+",op:"+m.Op+"}"] = []string{"count>=0"}
+		want["http_req_failed{"+sc+",op:"+m.Op+"}"] = []string{"rate>=0"}
+		if m.Op == "list" || m.Op == "meta" {
+			want["empty_answers{"+sc+",op:"+m.Op+"}"] = []string{"count>=0"}
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("thresholds %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if strings.Join(got[k], " ") != strings.Join(v, " ") {
+			t.Fatalf("threshold %s = %v, want %v", k, got[k], v)
+		}
+	}
+}
+
+func TestK6ThresholdsSeedSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	base := startFakeTCP(t, a)
+	r := runK6Script(t, "mixed", map[string]string{"BASE_URL": base, "PRODUCTS": "1000", "SLO": "seed"}, 1)
+	for k, v := range map[string]string{
+		"http_req_duration{scenario:mixed,op:list}": "p(99)<1000",
+		"http_req_duration{scenario:mixed,op:post}": "p(99)<1000",
+		"http_req_failed{scenario:mixed}":           "rate<=0.01",
+		"checks{scenario:mixed}":                    "rate>=0.99",
+	} {
+		if got := r.Options.Thresholds[k]; len(got) != 1 || got[0] != v {
+			t.Fatalf("SLO=seed: %s = %v, want [%s]", k, got, v)
+		}
+	}
+}
+
+// Without PRODUCTS the scripts learn the range from the service, draw
+// from it, and count empty answers; FULL_SCALE refuses a small one.
+func TestK6DiscoverSuccess(t *testing.T) {
+	a := &fakeAPI{maxProduct: 5000}
+	base := startFakeTCP(t, a)
+	r := runK6Script(t, "list", map[string]string{"BASE_URL": base}, 200)
+	if r.SetupRequests == 0 || r.SetupRequests > 300 {
+		t.Fatalf("setup made %d requests to learn the range", r.SetupRequests)
+	}
+	hi := 0
+	for _, q := range r.Requests[r.SetupRequests:] {
+		u, _ := url.Parse(q.URL)
+		id, _ := strconv.Atoi(u.Query().Get("product_id"))
+		if id < 1 || id > 5000 {
+			t.Fatalf("read of product %d outside the service's 1..5000", id)
+		}
+		hi = max(hi, id)
+	}
+	if hi < 4000 {
+		t.Fatalf("200 reads reached product %d at most; the range was not learnt as 1..5000", hi)
+	}
+	if got := r.Metrics["product_range"][`{"from":"service"}`]; got != 5000 {
+		t.Fatalf("product_range gauge %v, want 5000 from the service", r.Metrics["product_range"])
+	}
+	if r.Metrics["empty_answers"] != nil {
+		t.Fatalf("empty answers %v, want none (the fake lists three reviews for every product)", r.Metrics["empty_answers"])
+	}
+	r = runK6Script(t, "meta", map[string]string{"BASE_URL": base}, 100)
+	// Odd products have neither ratings nor characteristics: about half.
+	if n := r.Metrics["empty_answers"][`{"op":"meta"}`]; n < 25 || n > 75 {
+		t.Fatalf("empty meta answers %v of 100, want about half", r.Metrics["empty_answers"])
+	}
+}
+
+func TestK6DiscoverFailure(t *testing.T) {
+	a := &fakeAPI{maxProduct: 5000}
+	base := startFakeTCP(t, a)
+	out, err := k6Cmd(t, "list", map[string]string{"BASE_URL": base, "FULL_SCALE": "1"}, 1).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "refusing a full-scale run: the service has products 1..5000") {
+		t.Fatalf("FULL_SCALE against 5,000 products: err %v, output\n%s", err, out)
+	}
+	a = &fakeAPI{maxProduct: -1}
+	base = startFakeTCP(t, a)
+	out, err = k6Cmd(t, "list", map[string]string{"BASE_URL": base}, 1).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "the service has no product with data") {
+		t.Fatalf("an empty service: err %v, output\n%s", err, out)
+	}
+}
+
+// handleSummary turns k6's end-of-test data into bench/load's summary
+// fields: testdata/k6-summary-data.json is k6's data shape for a mixed run.
+func TestK6HandleSummarySuccess(t *testing.T) {
+	data, err := os.ReadFile("testdata/k6-summary-data.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := k6Cmd(t, "mixed", map[string]string{"SUMMARY": "out/mixed.json", "DURATION": "20s"}, 0)
+	cmd.Env = append(cmd.Env, "SUMMARY_DATA="+string(data))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("handleSummary: %v", err)
+	}
+	var files map[string]string
+	if err := json.Unmarshal(out, &files); err != nil {
+		t.Fatalf("handleSummary returned %s: %v", out, err)
+	}
+	if !strings.HasPrefix(files["stdout"], "text summary of ") || len(files) != 2 {
+		t.Fatalf("handleSummary returned %v, want stdout and out/mixed.json", files)
+	}
+	var s Summary
+	if err := json.Unmarshal([]byte(files["out/mixed.json"]), &s); err != nil {
+		t.Fatal(err)
+	}
+	if s.Tool != "k6" || s.Scenario != "mixed" || s.Requests != 30000 || s.OK != 29990 || s.Errors != 10 ||
+		s.Failed != 9 || s.Products != 1000011 || s.ProductsFrom != "service" || s.Rate != 1500 || s.Duration != 20 ||
+		s.Empty != 700 || s.Pass || s.SLO != "slo" || s.Achieved != 1200 {
+		t.Fatalf("summary %+v", s)
+	}
+	if l := s.ByOp["list"]; l.Requests != 14000 || l.Empty != 500 || l.Latency.P95 != 4.5 || l.Latency.P99 != 9.25 || l.Errors != 14 {
+		t.Fatalf("list: %+v", l)
+	}
+	var failed []string
+	for _, th := range s.Thresholds {
+		if strings.HasSuffix(th.Condition, ">=0") {
+			t.Fatalf("bookkeeping threshold %+v in the summary", th)
+		}
+		if !th.OK {
+			failed = append(failed, th.Metric+" "+th.Condition)
+		}
+	}
+	if len(failed) != 1 || failed[0] != "http_req_duration{op:post} p(99)<250" || len(s.Thresholds) != 6 {
+		t.Fatalf("thresholds %+v; want six, the post p99 failed", s.Thresholds)
+	}
+
+	// Without setup_data (a k6 that does not pass it), the range comes from
+	// the product_range gauge setup sets.
+	var raw map[string]any
+	if err := json.Unmarshal(data, &raw); err != nil {
+		t.Fatal(err)
+	}
+	delete(raw, "setup_data")
+	noSetup, _ := json.Marshal(raw)
+	cmd = k6Cmd(t, "mixed", map[string]string{"SUMMARY": "out/mixed.json"}, 0)
+	cmd.Env = append(cmd.Env, "SUMMARY_DATA="+string(noSetup))
+	if out, err = cmd.Output(); err != nil {
+		t.Fatal(err)
+	}
+	files = nil
+	if err := json.Unmarshal(out, &files); err != nil {
+		t.Fatal(err)
+	}
+	s = Summary{}
+	if err := json.Unmarshal([]byte(files["out/mixed.json"]), &s); err != nil || s.Products != 1000011 {
+		t.Fatalf("without setup_data: products %d (%v)", s.Products, err)
 	}
 }

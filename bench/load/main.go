@@ -61,6 +61,10 @@ type config struct {
 	maxErrorRate  float64
 	allowRemote   bool
 	jsonPath      string
+	htmlPath      string
+	slo           string
+	fullScale     bool
+	progress      time.Duration
 	ops           []string
 	record        recordConfig
 }
@@ -77,7 +81,10 @@ threshold fails.`)
 	fs.StringVar(&c.scenariosPath, "scenarios", "k6/scenarios.json", "scenario file shared with the k6 scripts")
 	fs.StringVar(&c.scenario, "scenario", "", "scenario to run (list, meta, writes, mixed, …)")
 	fs.StringVar(&c.baseURL, "base-url", "http://127.0.0.1:3000", "the service under test")
-	fs.IntVar(&c.products, "products", 0, "product ids are drawn uniformly from 1..products (0: the file's)")
+	fs.IntVar(&c.products, "products", 0, "product ids are drawn from 1..products (0: learn the range from the service)")
+	fs.BoolVar(&c.fullScale, "full-scale", false, "refuse to run unless the service has the full-scale dataset (scenarios.json full_scale.min_products)")
+	fs.StringVar(&c.slo, "slo", "", "SLO profile of scenarios.json whose thresholds judge the run (default: the file's default, slo; seed: the seed's bar)")
+	fs.DurationVar(&c.progress, "progress", 5*time.Second, "print a progress line on stderr this often (0: never)")
 	fs.StringVar(&c.mode, "mode", "open", "open: constant arrival rate; closed: -conns connections as fast as possible")
 	fs.IntVar(&c.rate, "rate", 0, "open loop: requests per second (0: the scenario's)")
 	fs.DurationVar(&c.duration, "duration", 0, "how long to send (0: the scenario's; at most 1h)")
@@ -85,9 +92,10 @@ threshold fails.`)
 	fs.IntVar(&c.maxInFlight, "max-in-flight", 0, "open loop: most outstanding requests and connections (0: the scenario's maxVUs)")
 	fs.Int64Var(&c.maxRequests, "max-requests", 10_000_000, "hard cap on requests sent")
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request timeout")
-	fs.DurationVar(&c.p99, "p99", 0, "threshold on p99 latency (0: the scenario's p99_ms)")
-	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests (-1: the scenario's)")
-	fs.StringVar(&c.jsonPath, "json", "", "also write the run's figures as JSON to this file (overall and per operation; see summary.go)")
+	fs.DurationVar(&c.p99, "p99", 0, "replace the SLO's per-operation latency thresholds by one on the p99 of all requests (0: the SLO's)")
+	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests, and on that of failed checks (-1: the SLO's)")
+	fs.StringVar(&c.jsonPath, "json", "", "also write the run's figures as JSON to this file (overall, per operation, per second; see summary.go)")
+	fs.StringVar(&c.htmlPath, "html", "", "also write an HTML report to this file: latency over time per operation, thresholds (bench/loadhtml)")
 	fs.Func("ops", "comma-separated operations of the scenario's mix to keep, at their weights (default: the whole mix)", func(v string) error {
 		c.ops = nil
 		for _, op := range strings.Split(v, ",") {
@@ -113,8 +121,8 @@ threshold fails.`)
 		return nil, errors.New("-scenario is required")
 	case c.mode != "open" && c.mode != "closed":
 		return nil, fmt.Errorf("-mode must be open or closed, not %q", c.mode)
-	case c.rate < 0 || c.products < 0 || c.maxInFlight < 0:
-		return nil, errors.New("-rate, -products and -max-in-flight must be ≥ 0")
+	case c.rate < 0 || c.products < 0 || c.maxInFlight < 0 || c.progress < 0:
+		return nil, errors.New("-rate, -products, -max-in-flight and -progress must be ≥ 0")
 	case c.conns < 1 || c.maxRequests < 1 || c.timeout <= 0:
 		return nil, errors.New("-conns, -max-requests and -timeout must be > 0")
 	case c.duration < 0 || c.duration > maxDuration:
@@ -171,9 +179,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 		fmt.Fprintf(stderr, "load: -ops: scenario %s: %v\n", c.scenario, err)
 		return 2
 	}
-	products := file.Products
-	if c.products > 0 {
-		products = c.products
+	profile, sloName, err := file.SLO.Profile(c.slo)
+	if err != nil {
+		fmt.Fprintln(stderr, "load: -slo:", err)
+		return 2
 	}
 	rate := s.Rate
 	if c.rate > 0 {
@@ -187,20 +196,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	if c.maxInFlight > 0 {
 		inFlight = c.maxInFlight
 	}
-	p99 := time.Duration(s.Thresholds.P99Ms * float64(time.Millisecond))
-	if c.p99 > 0 {
-		p99 = c.p99
-	}
-	maxErr := s.Thresholds.MaxErrorRate
+	crit := criteria{profile: profile, p99: c.p99, maxErr: profile.MaxErrorRate, minChecks: profile.MinChecksRate}
 	if c.maxErrorRate >= 0 {
-		maxErr = c.maxErrorRate
+		crit.maxErr, crit.minChecks = c.maxErrorRate, 1-c.maxErrorRate
 	}
 	conns := inFlight
 	if c.mode == "closed" {
 		conns = c.conns
 	}
 
-	t := newTarget(u, products, conns, c.timeout, dial)
+	t := newTarget(u, c.products, conns, c.timeout, dial)
+	products, from, code := productRange(t, c, file, stdout, stderr)
+	if code != 0 {
+		return code
+	}
+	t.products = products
 	t.setHot(s.Hot)
 	if t.rec, err = openRecorder(c.record); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
@@ -222,6 +232,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	}
 	p := newPicker(s.Mix)
 	st := newStats(s.Mix)
+	stopProgress := startProgress(stderr, st, c.progress)
 	var elapsed time.Duration
 	if c.mode == "open" {
 		total := int64(float64(rate) * d.Seconds())
@@ -236,18 +247,29 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 			c.scenario, conns, d, c.maxRequests, t.base, products)
 		elapsed = runClosed(ctx, t, p, conns, d, c.maxRequests, st)
 	}
-	pass := report(stdout, c.scenario, c.mode, st, elapsed, p99, maxErr)
-	if c.jsonPath != "" {
-		sum := summarize(c.scenario, c.mode, st, elapsed, p99, maxErr, pass)
+	stopProgress()
+	th := judge(st, c.mode, crit)
+	pass := report(stdout, c.scenario, c.mode, st, elapsed, sloName, th)
+	if c.jsonPath != "" || c.htmlPath != "" {
+		sum := summarize(c.scenario, c.mode, st, elapsed, crit, sloName, th, pass)
 		if c.mode == "open" {
 			sum.Rate, sum.MaxInFlight = rate, inFlight
 		} else {
 			sum.Conns = conns
 		}
 		sum.Duration = d.Seconds()
-		if err := sum.write(c.jsonPath); err != nil {
-			fmt.Fprintln(stderr, "load:", err)
-			return 1
+		sum.Products, sum.ProductsFrom = products, from
+		if c.jsonPath != "" {
+			if err := sum.write(c.jsonPath); err != nil {
+				fmt.Fprintln(stderr, "load:", err)
+				return 1
+			}
+		}
+		if c.htmlPath != "" {
+			if err := sum.writeHTML(c.htmlPath); err != nil {
+				fmt.Fprintln(stderr, "load: -html:", err)
+				return 1
+			}
 		}
 	}
 	if ctx.Err() != nil {
@@ -260,10 +282,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	return 0
 }
 
-// report prints the run's numbers and judges the thresholds. The p99
-// threshold is judged in open-loop mode only: a closed loop saturates the
-// service on purpose and its latencies suffer coordinated omission.
-func report(w io.Writer, name, mode string, st *Stats, elapsed, p99 time.Duration, maxErr float64) bool {
+// report prints the run's numbers and the thresholds th (judged by judge),
+// and reports whether all passed.
+func report(w io.Writer, name, mode string, st *Stats, elapsed time.Duration, slo string, th []Threshold) bool {
 	n := st.Requests()
 	rps := 0.0
 	if elapsed > 0 {
@@ -273,16 +294,20 @@ func report(w io.Writer, name, mode string, st *Stats, elapsed, p99 time.Duratio
 	if n > 0 {
 		errRate = float64(st.Errors()) / float64(n)
 	}
-	fmt.Fprintf(w, "requests %d in %s: %.1f req/s; ok %d, errors %d (%.4f%%)\n",
-		n, elapsed.Round(time.Millisecond), rps, st.OK(), st.Errors(), 100*errRate)
+	fmt.Fprintf(w, "requests %d in %s: %.1f req/s; ok %d, errors %d (%.4f%%), failed (status ≥ 400 or no answer) %d\n",
+		n, elapsed.Round(time.Millisecond), rps, st.OK(), st.Errors(), 100*errRate, st.Failed())
 	fmt.Fprintf(w, "outcomes: %s\n", strings.Join(st.Outcomes(), " "))
+	if reads := st.reads(); reads > 0 {
+		fmt.Fprintf(w, "empty answers: %d of %d good reads (%.1f%%)%s\n", st.Empty(), reads,
+			100*float64(st.Empty())/float64(reads), emptyHint(st.Empty(), reads))
+	}
 	h := st.Latency
 	from := "from scheduled start"
 	if mode == "closed" {
 		from = "from send"
 	}
-	fmt.Fprintf(w, "latency (%s): min %s p50 %s p90 %s p99 %s max %s mean %s\n", from,
-		ms(h.Min()), ms(h.Percentile(50)), ms(h.Percentile(90)), ms(h.Percentile(99)), ms(h.Max()), ms(h.Mean()))
+	fmt.Fprintf(w, "latency (%s): min %s p50 %s p90 %s p95 %s p99 %s max %s mean %s\n", from,
+		ms(h.Min()), ms(h.Percentile(50)), ms(h.Percentile(90)), ms(h.Percentile(95)), ms(h.Percentile(99)), ms(h.Max()), ms(h.Mean()))
 	if mode == "open" {
 		fmt.Fprintf(w, "service time (from send): p50 %s p99 %s max %s; sent late (>1ms): %d\n",
 			ms(st.Service.Percentile(50)), ms(st.Service.Percentile(99)), ms(st.Service.Max()), st.Late.Load())
@@ -290,31 +315,28 @@ func report(w io.Writer, name, mode string, st *Stats, elapsed, p99 time.Duratio
 	if len(st.ops) > 1 {
 		for _, op := range st.ops {
 			o := st.ByOp[op]
-			fmt.Fprintf(w, "  %-8s %d requests, %d errors; p50 %s p90 %s p99 %s max %s\n", op,
+			fmt.Fprintf(w, "  %-8s %d requests, %d errors; p50 %s p90 %s p95 %s p99 %s max %s\n", op,
 				o.Latency.Count(), o.Errors(), ms(o.Latency.Percentile(50)), ms(o.Latency.Percentile(90)),
-				ms(o.Latency.Percentile(99)), ms(o.Latency.Max()))
+				ms(o.Latency.Percentile(95)), ms(o.Latency.Percentile(99)), ms(o.Latency.Max()))
 		}
 	}
-	pass := true
-	verdict := func(ok bool) string {
-		if ok {
-			return "PASS"
-		}
-		pass = false
-		return "FAIL"
+	if mode != "open" {
+		fmt.Fprintln(w, "latency thresholds: not judged in closed-loop mode")
 	}
-	errOK := n > 0 && errRate <= maxErr
-	fmt.Fprintf(w, "threshold error rate ≤ %g: %s (%g, %d requests)\n", maxErr, verdict(errOK), errRate, n)
-	if mode == "open" {
-		got := h.Percentile(99)
-		fmt.Fprintf(w, "threshold p99 < %s: %s (%s)\n", ms(p99), verdict(n > 0 && got < p99), ms(got))
-	} else {
-		fmt.Fprintf(w, "threshold p99 < %s: not judged in closed-loop mode\n", ms(p99))
-	}
-	fmt.Fprintf(w, "result scenario=%s mode=%s requests=%d ok=%d errors=%d rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s pass=%t\n",
+	pass := printThresholds(w, slo, th)
+	fmt.Fprintf(w, "result scenario=%s mode=%s requests=%d ok=%d errors=%d rps=%.1f p50_ms=%s p90_ms=%s p99_ms=%s max_ms=%s empty=%d pass=%t\n",
 		name, mode, n, st.OK(), st.Errors(), rps,
-		msNum(h.Percentile(50)), msNum(h.Percentile(90)), msNum(h.Percentile(99)), msNum(h.Max()), pass)
+		msNum(h.Percentile(50)), msNum(h.Percentile(90)), msNum(h.Percentile(99)), msNum(h.Max()), st.Empty(), pass)
 	return pass
+}
+
+// emptyHint warns when most reads found nothing: the range is wider than
+// the data, or the database is a demo one.
+func emptyHint(empty, reads int64) string {
+	if 2*empty > reads {
+		return ": most reads found nothing, so they measure little (a demo-sized database? -full-scale refuses one)"
+	}
+	return ""
 }
 
 func ms(d time.Duration) string { return msNum(d) + "ms" }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -94,14 +95,40 @@ func newTarget(u *url.URL, products, conns int, timeout time.Duration, dial fast
 	}
 }
 
-// do sends one request of op and returns its status; err is a transport
-// error (no status).
-func (t *target) do(op string) (int, error) {
+// do sends one request of op and returns its status and whether a read's
+// good answer was empty; err is a transport error (no status).
+func (t *target) do(op string) (int, bool, error) {
 	if t.rec != nil {
 		return t.rec.do(t, op)
 	}
-	return t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, nil)
+	var empty bool
+	status, err := t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, emptyReader(op, &empty))
+	return status, empty, err
 }
+
+// emptyReader returns, for a read op, the body reader that sets *empty when
+// a 200 holds no data (API.md: a product without reviews lists
+// "results":[] and has "ratings":{}); nil for writes.
+func emptyReader(op string, empty *bool) func(int, []byte) error {
+	var marker []byte
+	switch op {
+	case "list":
+		marker = emptyList
+	case "meta":
+		marker = emptyMeta
+	default:
+		return nil
+	}
+	return func(status int, body []byte) error {
+		*empty = status == fasthttp.StatusOK && bytes.Contains(body, marker)
+		return nil
+	}
+}
+
+var (
+	emptyList = []byte(`"results":[]`)
+	emptyMeta = []byte(`"ratings":{}`)
+)
 
 // post sends POST /reviews for p and returns the status.
 func (t *target) post(p product) (int, error) {

@@ -139,15 +139,16 @@ func (r *recorder) Close() error {
 func (r *recorder) marker() string { return "load-" + r.runID }
 
 // do sends one request of op as target.do does, and records it.
-func (r *recorder) do(t *target, op string) (int, error) {
+func (r *recorder) do(t *target, op string) (int, bool, error) {
 	rec := Record{Op: op}
 	var status int
 	var err error
+	var empty bool
 	start := time.Now()
 	switch op {
 	case "post":
 		if len(t.sample.products) == 0 {
-			return 0, errors.New("no sampled product to post to")
+			return 0, false, errors.New("no sampled product to post to")
 		}
 		p := t.sample.products[rand.IntN(len(t.sample.products))]
 		rec.Product = p.id
@@ -169,7 +170,7 @@ func (r *recorder) do(t *target, op string) (int, error) {
 			})
 	case "helpful", "report":
 		if len(t.sample.reviews) == 0 {
-			return 0, errors.New("no sampled review to vote on or report")
+			return 0, false, errors.New("no sampled review to vote on or report")
 		}
 		rec.Review = t.sample.reviews[rand.IntN(len(t.sample.reviews))]
 		if op == "helpful" && r.helpfulKeys {
@@ -184,7 +185,7 @@ func (r *recorder) do(t *target, op string) (int, error) {
 			return nil
 		}, nil)
 	default:
-		status, err = t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, nil)
+		status, err = t.send(func(req *fasthttp.Request) error { return t.build(req, op) }, emptyReader(op, &empty))
 	}
 	rec.Start = start.UnixMicro()
 	rec.Ms = float64(time.Since(start).Microseconds()) / 1000
@@ -193,7 +194,7 @@ func (r *recorder) do(t *target, op string) (int, error) {
 		rec.Err = transportClass(err)
 	}
 	r.write(&rec)
-	return status, err
+	return status, empty, err
 }
 
 // buildPost is target.buildPost with the run's marks: the key as header

@@ -35,13 +35,27 @@ type Stats struct {
 	// ByOp has one entry per operation of the mix, made before the run.
 	ByOp map[string]*OpStats
 	ops  []string
+
+	// failed counts what k6 calls http_req_failed: transport errors and
+	// answers of status 400 or more (a 200 to a POST is not failed, but
+	// fails its check, so it counts in Errors).
+	failed atomic.Int64
+	// timeline keeps each second apart (timeline.go).
+	timeline *timeline
 }
 
 // OpStats is the share of one operation.
 type OpStats struct {
 	Latency *Histogram
 	ok      atomic.Int64
+	// empty counts good answers with nothing in them: a list with
+	// "results":[], a meta of a product without reviews. A run whose reads
+	// are mostly empty measures a database smaller than its product range.
+	empty atomic.Int64
 }
+
+// Empty is the operation's good answers that held no data.
+func (o *OpStats) Empty() int64 { return o.empty.Load() }
 
 // Errors is the operation's requests minus its good answers.
 func (o *OpStats) Errors() int64 { return o.Latency.Count() - o.ok.Load() }
@@ -54,17 +68,28 @@ func newStats(mix []Weighted) *Stats {
 			s.ops = append(s.ops, m.Op)
 		}
 	}
+	s.timeline = newTimeline(s.ops)
 	return s
 }
 
-func (s *Stats) record(op string, status int, err error, latency, service time.Duration) {
+// record counts one request: at is its start (scheduled or sent) since
+// the run's start, empty whether its good answer held no data.
+func (s *Stats) record(op string, status int, err error, empty bool, at, latency, service time.Duration) {
 	s.Latency.Record(latency)
 	s.Service.Record(service)
 	o := s.ByOp[op]
 	o.Latency.Record(latency)
-	if err == nil && status == wantStatus[op] {
+	ok := err == nil && status == wantStatus[op]
+	if ok {
 		o.ok.Add(1)
+		if empty {
+			o.empty.Add(1)
+		}
 	}
+	if err != nil || status >= 400 {
+		s.failed.Add(1)
+	}
+	s.timeline.record(at, op, ok, ok && empty, latency)
 	switch {
 	case err != nil:
 		s.mu.Lock()
@@ -110,6 +135,18 @@ func (s *Stats) OK() int64 { return s.ok.Load() }
 
 // Errors is Requests − OK.
 func (s *Stats) Errors() int64 { return s.Requests() - s.OK() }
+
+// Failed is the requests k6 would count in http_req_failed.
+func (s *Stats) Failed() int64 { return s.failed.Load() }
+
+// Empty is the good answers that held no data, all operations together.
+func (s *Stats) Empty() int64 {
+	var n int64
+	for _, o := range s.ByOp {
+		n += o.Empty()
+	}
+	return n
+}
 
 // Outcomes lists "status=count" (and transport errors) in a stable order.
 func (s *Stats) Outcomes() []string {
@@ -198,14 +235,14 @@ loop:
 			defer func() { <-slots }()
 			op := p.pick()
 			sent := time.Now()
-			status, err := t.do(op)
+			status, empty, err := t.do(op)
 			now := time.Now()
 			// Late: timed from when it should have gone. Early: from when it went.
 			from := due
 			if sent.Before(due) {
 				from = sent
 			}
-			st.record(op, status, err, now.Sub(from), now.Sub(sent))
+			st.record(op, status, err, empty, due.Sub(start), now.Sub(from), now.Sub(sent))
 		}()
 	}
 	wg.Wait()
@@ -227,9 +264,9 @@ func runClosed(ctx context.Context, t *target, p *picker, conns int, d time.Dura
 			for ctx.Err() == nil && time.Now().Before(stop) && sent.Add(1) <= maxRequests {
 				op := p.pick()
 				t0 := time.Now()
-				status, err := t.do(op)
+				status, empty, err := t.do(op)
 				lat := time.Since(t0)
-				st.record(op, status, err, lat, lat)
+				st.record(op, status, err, empty, t0.Sub(start), lat, lat)
 			}
 		}()
 	}

@@ -17,10 +17,13 @@ import (
 
 // fakeAPI answers the routes of API.md with canned data: even products have
 // two characteristics (ids 2p and 2p+1) and three reviews; odd ones have
-// none. It checks POST bodies against the contract's rules and counts the
+// none (an empty meta). It checks POST bodies against the contract's rules and counts the
 // requests of each route, setup's included.
 type fakeAPI struct {
 	status int // when non-zero, every answer has this status
+	// maxProduct, when positive, is the last product with data (its
+	// meta and list are empty past it); -1: no product has data.
+	maxProduct int
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -49,14 +52,24 @@ func (a *fakeAPI) handle(ctx *fasthttp.RequestCtx) {
 		return
 	}
 	product, _ := strconv.Atoi(string(ctx.QueryArgs().Peek("product_id")))
+	if a.maxProduct != 0 && product > a.maxProduct && method == "GET" {
+		a.count("beyond")
+		if path == "/reviews/meta" {
+			fmt.Fprintf(ctx, `{"product_id":"%d","ratings":{},"recommended":{},"characteristics":{}}`, product)
+		} else {
+			fmt.Fprintf(ctx, `{"product":"%d","page":0,"count":5,"results":[]}`, product)
+		}
+		return
+	}
 	switch {
 	case method == "GET" && path == "/reviews/meta":
 		a.count("meta")
-		chars := "{}"
+		chars, ratings := "{}", "{}"
 		if product%2 == 0 {
 			chars = fmt.Sprintf(`{"Fit":{"id":%d,"value":null},"Size":{"id":%d,"value":"2.0000000000000000"}}`, 2*product, 2*product+1)
+			ratings = `{"5":"3"}`
 		}
-		fmt.Fprintf(ctx, `{"product_id":"%d","ratings":{},"recommended":{},"characteristics":%s}`, product, chars)
+		fmt.Fprintf(ctx, `{"product_id":"%d","ratings":%s,"recommended":{},"characteristics":%s}`, product, ratings, chars)
 	case method == "GET" && path == "/reviews":
 		a.count("list")
 		sort := string(ctx.QueryArgs().Peek("sort"))
@@ -224,7 +237,7 @@ func TestRunThresholdFailure(t *testing.T) {
 	if code != exitThresholds {
 		t.Fatalf("exit %d, want %d when every answer is 501\n%s", code, exitThresholds, out)
 	}
-	for _, want := range []string{"outcomes: 501=20", "threshold error rate ≤ 0: FAIL", "errors=20 ", "pass=false"} {
+	for _, want := range []string{"outcomes: 501=20", "FAIL http_req_failed rate<=0.001 (1.00000)", "FAIL checks rate>=0.999 (0.00000)", "errors=20 ", "pass=false"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("output lacks %q:\n%s", want, out)
 		}
@@ -281,7 +294,7 @@ func TestRunAllowNonLoopbackSuccess(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	code := run(t.Context(), []string{"-scenarios", "../../k6/scenarios.json", "-scenario", "list",
-		"-base-url", "http://10.0.0.1:3000", "-rate", "20", "-duration", "100ms", "-allow-non-loopback"}, &stdout, &stderr, dial)
+		"-base-url", "http://10.0.0.1:3000", "-products", "1000", "-rate", "20", "-duration", "100ms", "-allow-non-loopback"}, &stdout, &stderr, dial)
 	if code != exitThresholds || len(dialed) == 0 || dialed[0] != "10.0.0.1:3000" {
 		t.Fatalf("exit %d, dialed %v; want %d and the stub dialed\n%s%s", code, dialed, exitThresholds, stdout.String(), stderr.String())
 	}

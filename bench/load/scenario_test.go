@@ -16,8 +16,26 @@ func TestScenariosFileSuccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, want := f.Products, 1000011; got != want {
-		t.Fatalf("products = %d, want the full-scale %d", got, want)
+	if got := f.FullScale.MinProducts; got < 1000000 || got > 1000011 {
+		t.Fatalf("full_scale.min_products = %d, want about the full-scale 1,000,011 (not a demo 10,000)", got)
+	}
+	// The SLO, written once (README, "Load testing"): reads p95 < 50 ms and
+	// p99 < 100 ms, writes p95 < 100 ms and p99 < 250 ms, at most 0.1 %
+	// failed and at least 99.9 % checks; the seed's bar p99 < 1 s, < 1 %.
+	slo, name, err := f.SLO.Profile("")
+	if err != nil || name != "slo" {
+		t.Fatalf("default profile %q: %v", name, err)
+	}
+	if slo.Read.P95Ms != 50 || slo.Read.P99Ms != 100 || slo.Write.P95Ms != 100 || slo.Write.P99Ms != 250 ||
+		slo.MaxErrorRate != 0.001 || slo.MinChecksRate != 0.999 {
+		t.Fatalf("slo profile %+v", slo)
+	}
+	seed, _, err := f.SLO.Profile("seed")
+	if err != nil || seed.Read.P99Ms != 1000 || seed.Write.P99Ms != 1000 || seed.MaxErrorRate != 0.01 {
+		t.Fatalf("seed profile %+v (%v)", seed, err)
+	}
+	if slo.class("post").P99Ms != 250 || slo.class("meta").P99Ms != 100 {
+		t.Fatal("post must be judged as a write, meta as a read")
 	}
 	if got, want := strings.Join(f.Names(), ","), "list,meta,mixed,shop,writes"; got != want {
 		t.Fatalf("scenarios %s, want %s", got, want)
@@ -41,9 +59,6 @@ func TestScenariosFileSuccess(t *testing.T) {
 	}
 	for _, name := range f.Names() {
 		s := f.Scenarios[name]
-		if s.Thresholds.P99Ms != 10 || s.Thresholds.MaxErrorRate != 0 {
-			t.Fatalf("%s: thresholds %+v, want p99 10ms and no errors", name, s.Thresholds)
-		}
 		if time.Duration(s.Duration) != 30*time.Second {
 			t.Fatalf("%s: duration %s", name, time.Duration(s.Duration))
 		}
@@ -76,7 +91,7 @@ func TestScenariosFileSuccess(t *testing.T) {
 	if shop.Hot == nil || shop.Hot.Products != 0.05 || shop.Hot.Traffic != 0.8 {
 		t.Fatalf("shop hot set %+v, want 80 %% of traffic on 5 %% of products", shop.Hot)
 	}
-	if size, stride := shop.Hot.hotSet(f.Products); size != 50000 || stride != 20 {
+	if size, stride := shop.Hot.hotSet(1000011); size != 50000 || stride != 20 {
 		t.Fatalf("full-scale hot set: %d products every %d, want 50000 every 20", size, stride)
 	}
 }
@@ -165,9 +180,11 @@ func TestK6ScriptsMatchScenariosSuccess(t *testing.T) {
 }
 
 func TestParseFileFailure(t *testing.T) {
-	const good = `{"products": 10, "setup": {"sample_products": 1, "max_probes": 5, "reviews_per_product": 5},
+	const good = `{"full_scale": {"min_products": 10}, "setup": {"sample_products": 1, "max_probes": 5, "reviews_per_product": 5},
+	  "slo": {"default": "a", "profiles": {"a": {"read": {"ops": ["list", "meta"], "p99_ms": 10},
+	    "write": {"ops": ["post", "helpful", "report"], "p95_ms": 20}, "max_error_rate": 0, "min_checks_rate": 1}}},
 	  "scenarios": {"s": {"rate": 10, "duration": "1s", "preAllocatedVUs": 1, "maxVUs": 2,
-	  "mix": [{"op": "list", "weight": 1}], "thresholds": {"p99_ms": 10, "max_error_rate": 0}}}}`
+	  "mix": [{"op": "list", "weight": 1}]}}}`
 	if _, err := ParseFile([]byte(good)); err != nil {
 		t.Fatalf("the valid base case fails: %v", err)
 	}
@@ -185,7 +202,15 @@ func TestParseFileFailure(t *testing.T) {
 			t.Fatalf("%s → %s: %v; want it to mention %q", old, new, err, want)
 		}
 	}
-	f(`"products": 10`, `"products": 0`, "products")
+	f(`"min_products": 10`, `"min_products": 0`, "min_products")
+	f(`"default": "a"`, `"default": "b"`, `default profile "b"`)
+	f(`"p99_ms": 10`, `"p99_ms": 0`, "p95_ms or p99_ms")
+	f(`"p95_ms": 20`, `"p95_ms": -1`, "p95_ms or p99_ms")
+	f(`["list", "meta"]`, `["list"]`, "every op")
+	f(`["list", "meta"]`, `["list", "meta", "post"]`, `op "post"`)
+	f(`["list", "meta"]`, `["list", "meta", "delete"]`, `op "delete"`)
+	f(`"max_error_rate": 0`, `"max_error_rate": 2`, "max_error_rate")
+	f(`"min_checks_rate": 1`, `"min_checks_rate": -0.5`, "min_checks_rate")
 	f(`"rate": 10`, `"rate": 0`, "rate")
 	f(`"duration": "1s"`, `"duration": "soon"`, "duration")
 	f(`"duration": "1s"`, `"duration": 30`, "duration")
@@ -193,8 +218,6 @@ func TestParseFileFailure(t *testing.T) {
 	f(`"maxVUs": 2`, `"maxVUs": 0`, "maxVUs")
 	f(`"op": "list"`, `"op": "delete"`, `unknown op "delete"`)
 	f(`"weight": 1`, `"weight": 0`, "weight")
-	f(`"p99_ms": 10`, `"p99_ms": 0`, "p99_ms")
-	f(`"max_error_rate": 0`, `"max_error_rate": 2`, "max_error_rate")
 	f(`"max_probes": 5`, `"max_probes": 0`, "max_probes")
 	f(`[{"op": "list", "weight": 1}]`, `[]`, "empty mix")
 	f(`"mix":`, `"hot": {"products": 0, "traffic": 0.8}, "mix":`, "hot.products")
@@ -202,5 +225,5 @@ func TestParseFileFailure(t *testing.T) {
 	f(`"mix":`, `"hot": {"products": 0.05, "traffic": 0}, "mix":`, "hot.traffic")
 	f(`"mix":`, `"hot": {"products": 0.05, "traffic": 1.5}, "mix":`, "hot.traffic")
 	f(`"mix":`, `"hot": {"products": 0.05}, "mix":`, "hot.traffic")
-	f(`{"products"`, `[{"products"`, "scenarios")
+	f(`{"full_scale"`, `[{"full_scale"`, "scenarios")
 }

@@ -11,9 +11,19 @@ import (
 // reads one per rate step and turns them into its table and plot, so no
 // script parses the human report. Latencies are milliseconds, from the
 // same histograms as the report (rounded up to their bucket, never down).
+//
+// k6/lib.js's handleSummary writes the same fields (those k6 has: no
+// service_ms, late, outcomes or timeline), with tool "k6", so that one
+// results page (bench/loadreport) shows either.
 type Summary struct {
+	Tool     string `json:"tool"` // "bench/load"
 	Scenario string `json:"scenario"`
 	Mode     string `json:"mode"`
+	// Products is the product range 1..Products the run drew from;
+	// ProductsFrom says how it was known: "service" (discovered in
+	// setup) or "flag" (-products).
+	Products     int    `json:"products"`
+	ProductsFrom string `json:"products_from"`
 	// Rate is the offered rate (open loop; 0 in closed loop), MaxInFlight
 	// its cap on outstanding requests; Conns the closed loop's connections.
 	Rate        int     `json:"rate"`
@@ -32,18 +42,30 @@ type Summary struct {
 	Service  Percentiles `json:"service_ms"`
 	Late     int64       `json:"late"`     // open loop: sent over 1 ms behind schedule
 	Outcomes []string    `json:"outcomes"` // "200=123", "timeout=4", …
+	// Failed is k6's http_req_failed: transport errors and status ≥ 400.
+	Failed int64 `json:"failed"`
+	// Empty is the good answers that held no data (all reads).
+	Empty int64 `json:"empty"`
 	// ByOp has one entry per operation of the mix.
 	ByOp map[string]OpSummary `json:"by_op"`
-	// The thresholds judged and their verdict (the exit status's).
-	P99Limit     float64 `json:"p99_limit_ms"`
-	MaxErrorRate float64 `json:"max_error_rate"`
-	Pass         bool    `json:"pass"`
+	// The thresholds judged and their verdict (the exit status's): SLO
+	// names the profile of scenarios.json; P99Limit is -p99 when it
+	// replaced the profile's latency limits (0 otherwise), MaxErrorRate
+	// the limit on failed requests that was judged.
+	SLO          string      `json:"slo"`
+	Thresholds   []Threshold `json:"thresholds"`
+	P99Limit     float64     `json:"p99_limit_ms"`
+	MaxErrorRate float64     `json:"max_error_rate"`
+	Pass         bool        `json:"pass"`
+	// Timeline has one point per second of the run.
+	Timeline []TimePoint `json:"timeline,omitempty"`
 }
 
 // Percentiles of one histogram, in milliseconds.
 type Percentiles struct {
 	P50  float64 `json:"p50"`
 	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
 	Mean float64 `json:"mean"`
@@ -53,12 +75,13 @@ type Percentiles struct {
 type OpSummary struct {
 	Requests int64       `json:"requests"`
 	Errors   int64       `json:"errors"`
+	Empty    int64       `json:"empty"`
 	Latency  Percentiles `json:"latency_ms"`
 }
 
 func percentiles(h *Histogram) Percentiles {
 	return Percentiles{
-		P50: msFloat(h.Percentile(50)), P90: msFloat(h.Percentile(90)), P99: msFloat(h.Percentile(99)),
+		P50: msFloat(h.Percentile(50)), P90: msFloat(h.Percentile(90)), P95: msFloat(h.Percentile(95)), P99: msFloat(h.Percentile(99)),
 		Max: msFloat(h.Max()), Mean: msFloat(h.Mean()),
 	}
 }
@@ -66,16 +89,19 @@ func percentiles(h *Histogram) Percentiles {
 func msFloat(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // summarize gathers st's figures; the caller fills in the load's shape
-// (Rate, MaxInFlight or Conns, Duration).
-func summarize(name, mode string, st *Stats, elapsed, p99 time.Duration, maxErr float64, pass bool) *Summary {
+// (Rate, MaxInFlight or Conns, Duration) and the products.
+func summarize(name, mode string, st *Stats, elapsed time.Duration, c criteria, slo string, th []Threshold, pass bool) *Summary {
 	s := &Summary{
-		Scenario: name, Mode: mode,
+		Tool: "bench/load", Scenario: name, Mode: mode,
 		Elapsed:  elapsed.Seconds(),
 		Requests: st.Requests(), OK: st.OK(), Errors: st.Errors(),
 		Latency: percentiles(st.Latency), Service: percentiles(st.Service),
 		Late: st.Late.Load(), Outcomes: st.Outcomes(),
-		ByOp:     make(map[string]OpSummary, len(st.ops)),
-		P99Limit: msFloat(p99), MaxErrorRate: maxErr, Pass: pass,
+		Failed: st.Failed(), Empty: st.Empty(),
+		ByOp: make(map[string]OpSummary, len(st.ops)),
+		SLO:  slo, Thresholds: th,
+		P99Limit: msFloat(c.p99), MaxErrorRate: c.maxErr, Pass: pass,
+		Timeline: st.timeline.points(),
 	}
 	if s.Outcomes == nil {
 		s.Outcomes = []string{}
@@ -88,7 +114,7 @@ func summarize(name, mode string, st *Stats, elapsed, p99 time.Duration, maxErr 
 	}
 	for _, op := range st.ops {
 		o := st.ByOp[op]
-		s.ByOp[op] = OpSummary{Requests: o.Latency.Count(), Errors: o.Errors(), Latency: percentiles(o.Latency)}
+		s.ByOp[op] = OpSummary{Requests: o.Latency.Count(), Errors: o.Errors(), Empty: o.Empty(), Latency: percentiles(o.Latency)}
 	}
 	return s
 }

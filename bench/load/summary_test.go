@@ -163,3 +163,100 @@ func TestProductIDHotSuccess(t *testing.T) {
 		t.Fatalf("uniform draws hit the hot set %.3f of the time, want about 0.05", share)
 	}
 }
+
+// Without -products the runner learns the range from the service, draws
+// from it, counts empty answers and keeps each second apart in -json.
+func TestRunDiscoverSuccess(t *testing.T) {
+	a := &fakeAPI{maxProduct: 5000}
+	dial := startFake(t, a)
+	path := filepath.Join(t.TempDir(), "run.json")
+	var stdout, stderr strings.Builder
+	code := run(t.Context(), []string{"-scenarios", "../../k6/scenarios.json", "-base-url", "http://127.0.0.1:3999",
+		"-scenario", "meta", "-rate", "400", "-duration", "1500ms", "-p99", "10s", "-json", path, "-html", path + ".html"}, &stdout, &stderr, dial)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	if !strings.Contains(stdout.String(), "products: 1..5000 learnt from the service") {
+		t.Fatalf("want the learnt range:\n%s", stdout.String())
+	}
+	if a.counts["beyond"] == 0 || a.counts["beyond"] > 200 {
+		t.Fatalf("discovery asked past the range %d times, want a bisection's few", a.counts["beyond"])
+	}
+	s := readSummary(t, path)
+	if s.Products != 5000 || s.ProductsFrom != "service" || s.Requests != 600 {
+		t.Fatalf("products %d from %q, %d requests", s.Products, s.ProductsFrom, s.Requests)
+	}
+	// Odd products' metas are empty: about half of 600.
+	if s.Empty < 200 || s.Empty > 400 || s.ByOp["meta"].Empty != s.Empty || !strings.Contains(stdout.String(), "empty answers: ") {
+		t.Fatalf("empty %d (meta %d), want about 300\n%s", s.Empty, s.ByOp["meta"].Empty, stdout.String())
+	}
+	var n int64
+	for i, p := range s.Timeline {
+		if p.T != i || p.ByOp["meta"].Requests != p.Requests || (p.Requests > 0 && p.Latency.P99 <= 0) {
+			t.Fatalf("timeline point %d: %+v", i, p)
+		}
+		n += p.Requests
+	}
+	if len(s.Timeline) != 2 || n != 600 {
+		t.Fatalf("timeline of %d seconds holding %d requests, want 2 and 600", len(s.Timeline), n)
+	}
+	page, err := os.ReadFile(path + ".html")
+	if err != nil || !strings.Contains(string(page), `<figure id="latency-over-time"><svg`) || !strings.Contains(string(page), "meta p99") {
+		t.Fatalf("-html: %v; the page lacks the latency-over-time plot", err)
+	}
+}
+
+func TestRunDiscoverFailure(t *testing.T) {
+	for _, c := range []struct {
+		max  int
+		args []string
+		want string
+	}{
+		{5000, []string{"-full-scale"}, "refusing a full-scale run: the service has products 1..5000, fewer than the 1000000"},
+		{5000, []string{"-full-scale", "-products", "1000011"}, "refusing a full-scale run"},
+		{-1, nil, "the service has no product with data"},
+	} {
+		a := &fakeAPI{maxProduct: c.max}
+		dial := startFake(t, a)
+		var stdout, stderr strings.Builder
+		args := append([]string{"-scenarios", "../../k6/scenarios.json", "-base-url", "http://127.0.0.1:3999",
+			"-scenario", "list", "-rate", "100", "-duration", "1s"}, c.args...)
+		code := run(t.Context(), args, &stdout, &stderr, dial)
+		if code != 1 || !strings.Contains(stderr.String(), c.want) {
+			t.Fatalf("%v against %d products: exit %d, stderr %q; want 1 and %q", c.args, c.max, code, stderr.String(), c.want)
+		}
+		if a.counts["list"] != 0 {
+			t.Fatalf("a refused run sent %d lists", a.counts["list"])
+		}
+	}
+}
+
+// -slo picks the profile of scenarios.json whose thresholds judge the run:
+// seed judges list by its p99 only (< 1 s) and allows 1 % failed; an
+// unknown profile is a usage error.
+func TestRunSLOSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	path := filepath.Join(t.TempDir(), "run.json")
+	code, out, errOut := runLoad(t, dial, "-scenario", "list", "-rate", "200", "-duration", "250ms", "-slo", "seed", "-json", path)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	s := readSummary(t, path)
+	want := []string{"http_req_duration{op:list} p(99)<1000", "http_req_failed rate<=0.01", "checks rate>=0.99"}
+	if s.SLO != "seed" || len(s.Thresholds) != len(want) {
+		t.Fatalf("slo %q thresholds %+v, want %v", s.SLO, s.Thresholds, want)
+	}
+	for i, th := range s.Thresholds {
+		if th.Metric+" "+th.Condition != want[i] || !th.OK {
+			t.Fatalf("threshold %d: %+v, want %s passed", i, th, want[i])
+		}
+		if !strings.Contains(out, "PASS "+want[i]) {
+			t.Fatalf("output lacks PASS %s:\n%s", want[i], out)
+		}
+	}
+	code, out, _ = runLoad(t, dial, "-scenario", "list", "-rate", "200", "-duration", "250ms", "-slo", "nope")
+	if code != 2 {
+		t.Fatalf("-slo nope: exit %d\n%s", code, out)
+	}
+}
