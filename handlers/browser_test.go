@@ -88,11 +88,11 @@ func TestConditionalGet(t *testing.T) {
 			f(`W/"nope" ,W/`+etag+` , "x"`, 304)
 			f("*", 304)
 			f(`"nope"`, 200)
-			f(strings.Trim(etag, `"`), 200)           // unquoted: malformed
-			f(etag[:len(etag)-1], 200)                // unterminated
-			f(`"`+etag[2:], 200)                      // another tag
-			f("w/"+etag, 200)                         // W/ is case-sensitive
-			f(`"a"x`+etag, 200)                       // garbage after a tag stops the list
+			f(strings.Trim(etag, `"`), 200) // unquoted: malformed
+			f(etag[:len(etag)-1], 200)      // unterminated
+			f(`"`+etag[2:], 200)            // another tag
+			f("w/"+etag, 200)               // W/ is case-sensitive
+			f(`"a"x`+etag, 200)             // garbage after a tag stops the list
 			if n := store.lists.Load() + store.metas.Load(); n != statements {
 				t.Errorf("conditional hits ran %d statements", n-statements)
 			}
