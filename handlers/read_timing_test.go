@@ -68,18 +68,27 @@ func mustBenchCache(b *testing.B) *cache.Cache {
 // for each request on a connection: the request is parsed afresh, the
 // response reset.
 func benchServe(b *testing.B, h fasthttp.RequestHandler, uris func(i int) []byte) {
+	benchServeIfNoneMatch(b, h, uris, "", fasthttp.StatusOK)
+}
+
+// benchServeIfNoneMatch is benchServe with an If-None-Match header (none
+// when empty) and the status every answer must have.
+func benchServeIfNoneMatch(b *testing.B, h fasthttp.RequestHandler, uris func(i int) []byte, ifNoneMatch string, want int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod("GET")
+		if ifNoneMatch != "" {
+			ctx.Request.Header.Set("If-None-Match", ifNoneMatch)
+		}
 		for pb.Next() {
 			i := int(n.Add(1))
 			ctx.Request.SetRequestURIBytes(uris(i))
 			ctx.Response.Reset()
 			h(&ctx)
-			if ctx.Response.StatusCode() != fasthttp.StatusOK {
+			if ctx.Response.StatusCode() != want {
 				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}
 		}
@@ -109,6 +118,35 @@ func BenchmarkListHit(b *testing.B) {
 	serve(r, "GET", string(uris(0)))
 	h.cache.Wait()
 	benchServe(b, r, uris)
+}
+
+// conditionalCases are the requests of the conditional-GET benchmarks:
+// a cached list page and a cached meta, each asked without a validator
+// (status=200, the body) and with its ETag (status=304, no body). Named
+// key=value so that benchstat puts the two answers side by side:
+// benchstat -col /status.
+var conditionalCases = []struct{ route, uri string }{
+	{"list", "/reviews?product_id=4242&count=5&sort=relevant"},
+	{"meta", "/reviews/meta?product_id=4242"},
+}
+
+// BenchmarkConditional: the cache-hit handler path answering 200 or 304
+// (target: the 304 no slower than the 200).
+func BenchmarkConditional(b *testing.B) {
+	for _, c := range conditionalCases {
+		for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
+			b.Run(fmt.Sprintf("route=%s/status=%d", c.route, status), func(b *testing.B) {
+				h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
+				r := h.Router()
+				etag := string(serve(r, "GET", c.uri).Header.Peek("Etag"))
+				h.cache.Wait()
+				if status == fasthttp.StatusOK {
+					etag = ""
+				}
+				benchServeIfNoneMatch(b, r, fixedURIs(c.uri), etag, status)
+			})
+		}
+	}
 }
 
 // BenchmarkMetaHit: meta served from the cache.
@@ -200,6 +238,25 @@ func BenchmarkServerListHit(b *testing.B) {
 	benchClient(b, r, fixedURIs("/reviews?product_id=4242"))
 }
 
+// BenchmarkServerConditional is BenchmarkConditional through the real
+// server and client: the 304 saves writing and reading the body.
+func BenchmarkServerConditional(b *testing.B) {
+	for _, c := range conditionalCases {
+		for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
+			b.Run(fmt.Sprintf("route=%s/status=%d", c.route, status), func(b *testing.B) {
+				h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
+				r := h.Router()
+				etag := string(serve(r, "GET", c.uri).Header.Peek("Etag"))
+				h.cache.Wait()
+				if status == fasthttp.StatusOK {
+					etag = ""
+				}
+				benchClientIfNoneMatch(b, r, fixedURIs(c.uri), etag, status)
+			})
+		}
+	}
+}
+
 func BenchmarkServerMetaHit(b *testing.B) {
 	h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
 	r := h.Router()
@@ -225,6 +282,12 @@ func BenchmarkServerMetaMiss(b *testing.B) {
 // benchClient serves h on an in-memory listener and sends the URIs from
 // parallel clients over kept-alive connections.
 func benchClient(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte) {
+	benchClientIfNoneMatch(b, h, uris, "", fasthttp.StatusOK)
+}
+
+// benchClientIfNoneMatch is benchClient with an If-None-Match header (none
+// when empty) and the status every answer must have.
+func benchClientIfNoneMatch(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte, ifNoneMatch string, want int) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: h, ErrorHandler: ServerError}
 	go srv.Serve(ln)
@@ -244,12 +307,15 @@ func benchClient(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte)
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
 		req.Header.SetHost("catwalk")
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
 		for pb.Next() {
 			req.SetRequestURIBytes(uris(int(n.Add(1))))
 			if err := client.Do(req, resp); err != nil {
 				b.Fatal(err)
 			}
-			if resp.StatusCode() != fasthttp.StatusOK {
+			if resp.StatusCode() != want {
 				b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
 			}
 		}
