@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"net"
 	"sync"
@@ -122,31 +123,53 @@ func BenchmarkListHit(b *testing.B) {
 
 // conditionalCases are the requests of the conditional-GET benchmarks:
 // a cached list page and a cached meta, each asked without a validator
-// (status=200, the body) and with its ETag (status=304, no body). Named
-// key=value so that benchstat puts the two answers side by side:
-// benchstat -col /status.
+// (status=200, the body) and with its ETag (status=304, no body).
 var conditionalCases = []struct{ route, uri string }{
 	{"list", "/reviews?product_id=4242&count=5&sort=relevant"},
 	{"meta", "/reviews/meta?product_id=4242"},
 }
 
+// conditionalRounds: the conditional benchmarks run their 200 and 304
+// cases alternately this many times, so that on a shared, noisy machine
+// both answers are measured under the same load, side by side:
+//
+//	go test ./handlers -run '^$' -bench Conditional -benchtime 200ms -args -conditional.rounds 20 > out.txt
+//	benchstat -col /status -ignore /round out.txt
+var conditionalRounds = flag.Int("conditional.rounds", 1, "rounds of the conditional-GET benchmarks (200 and 304 alternately)")
+
+// benchConditional runs each case of conditionalCases as 200 then 304, for
+// conditionalRounds rounds; serve answers one request with If-None-Match
+// (none when empty) and checks its status. Names are key=value, for
+// benchstat's -col and -ignore.
+func benchConditional(b *testing.B, serve func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int)) {
+	for round := 1; round <= *conditionalRounds; round++ {
+		for _, c := range conditionalCases {
+			for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
+				b.Run(fmt.Sprintf("round=%d/route=%s/status=%d", round, c.route, status), func(b *testing.B) {
+					h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
+					r := h.Router()
+					etag := string(serveOnce(r, c.uri).Header.Peek("Etag"))
+					h.cache.Wait()
+					if status == fasthttp.StatusOK {
+						etag = ""
+					}
+					serve(b, r, c.uri, etag, status)
+				})
+			}
+		}
+	}
+}
+
+// serveOnce is read_test.go's serve for a GET (the benchmarks' own
+// parameter is named serve).
+func serveOnce(r fasthttp.RequestHandler, uri string) *fasthttp.Response { return serve(r, "GET", uri) }
+
 // BenchmarkConditional: the cache-hit handler path answering 200 or 304
 // (target: the 304 no slower than the 200).
 func BenchmarkConditional(b *testing.B) {
-	for _, c := range conditionalCases {
-		for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
-			b.Run(fmt.Sprintf("route=%s/status=%d", c.route, status), func(b *testing.B) {
-				h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
-				r := h.Router()
-				etag := string(serve(r, "GET", c.uri).Header.Peek("Etag"))
-				h.cache.Wait()
-				if status == fasthttp.StatusOK {
-					etag = ""
-				}
-				benchServeIfNoneMatch(b, r, fixedURIs(c.uri), etag, status)
-			})
-		}
-	}
+	benchConditional(b, func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int) {
+		benchServeIfNoneMatch(b, r, fixedURIs(uri), ifNoneMatch, status)
+	})
 }
 
 // BenchmarkMetaHit: meta served from the cache.
@@ -241,20 +264,9 @@ func BenchmarkServerListHit(b *testing.B) {
 // BenchmarkServerConditional is BenchmarkConditional through the real
 // server and client: the 304 saves writing and reading the body.
 func BenchmarkServerConditional(b *testing.B) {
-	for _, c := range conditionalCases {
-		for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
-			b.Run(fmt.Sprintf("route=%s/status=%d", c.route, status), func(b *testing.B) {
-				h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
-				r := h.Router()
-				etag := string(serve(r, "GET", c.uri).Header.Peek("Etag"))
-				h.cache.Wait()
-				if status == fasthttp.StatusOK {
-					etag = ""
-				}
-				benchClientIfNoneMatch(b, r, fixedURIs(c.uri), etag, status)
-			})
-		}
-	}
+	benchConditional(b, func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int) {
+		benchClientIfNoneMatch(b, r, fixedURIs(uri), ifNoneMatch, status)
+	})
 }
 
 func BenchmarkServerMetaHit(b *testing.B) {
