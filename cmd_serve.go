@@ -35,6 +35,9 @@ func serveFlags(fs *flag.FlagSet) (cfg *server.Config, port *int) {
 	fs.DurationVar(&cfg.SlowRequest, "slow-request", 250*time.Millisecond, "requests taking at least this long are logged (0: never)")
 	fs.StringVar(&cfg.NewRelicLicenseKey, "new-relic-license-key", "", "New Relic license key; when set each request is reported as a transaction")
 	fs.StringVar(&cfg.NewRelicAppName, "new-relic-app-name", "catwalk-reviews", "application name reported to New Relic")
+	fs.StringVar(&cfg.CORSOrigins, "cors-origins", "", `origins whose pages may call the API from a browser, comma-separated (https://shop.example), or "*" for any; empty: no CORS`)
+	fs.DurationVar(&cfg.CacheControlMaxAge, "cache-control-max-age", time.Second, "max-age of the GETs' Cache-Control, whole seconds (0: no-cache, browsers revalidate every time)")
+	fs.StringVar(&cfg.PprofAddr, "pprof-addr", "", "serve net/http/pprof on this address (e.g. 127.0.0.1:6060), never the API port; empty: off. Keep it private")
 	return cfg, port
 }
 

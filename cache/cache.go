@@ -9,6 +9,8 @@
 package cache
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
 	"sync/atomic"
 	"time"
 
@@ -37,6 +39,38 @@ type entry struct {
 	key  Key
 	gen  uint64
 	body []byte
+	tag  ETag
+}
+
+// ETag is a strong entity tag of a body, quoted as it goes in the ETag
+// header: the first 128 bits of the body's SHA-256 in unpadded base64url,
+// between double quotes. It is a function of the bytes alone, so every
+// instance gives the same body the same tag (a client's If-None-Match is
+// honoured whichever instance NGINX picks), and a cryptographic hash, so no
+// review text can be crafted to give a changed page its old tag.
+type ETag [ETagLen]byte
+
+// ETagLen is the length of a quoted ETag: 22 characters of base64 for 16
+// bytes, and two quotes.
+const ETagLen = 24
+
+// Tag computes body's ETag. The cache computes it once per fill (SHA-256
+// runs at over 1 GB/s, so even a 10 MB page adds milliseconds to a miss
+// that took longer to query), never on a hit.
+func Tag(body []byte) ETag {
+	sum := sha256.Sum256(body)
+	var t ETag
+	t[0] = '"'
+	base64.RawURLEncoding.Encode(t[1:ETagLen-1], sum[:16])
+	t[ETagLen-1] = '"'
+	return t
+}
+
+// Value is a cached response: its body and the body's ETag. Body is shared:
+// do not modify it.
+type Value struct {
+	Body []byte
+	ETag ETag
 }
 
 // genSlots is the number of generation counters; products share a slot by
@@ -69,13 +103,14 @@ type Stats struct {
 }
 
 // EntryOverhead is what one cached entry holds besides its body's
-// allocation: the entry itself (48 bytes), ristretto's stored item in its
+// allocation: the entry itself (72 bytes with its ETag, an 80-byte
+// allocation), ristretto's stored item in its
 // sharded map (key plus a 48-byte item), its key in the TTL bucket map and
 // in the eviction policy's cost map, with the maps' slack (Go maps run at
 // most 7/8 full and double when they grow). TestChargedBytesMatchHeap
 // measures it: a cache full of small entries holds within 10 % of what
 // Stats.Bytes says.
-const EntryOverhead = 264
+const EntryOverhead = 296
 
 // Cost is what an entry of body is charged: every byte it keeps alive.
 // The body's capacity counts, not its length: a body built in a larger
@@ -143,17 +178,24 @@ func mix(x uint64) uint64 {
 
 // Get returns the cached body for k. The slice is shared: do not modify it.
 func (c *Cache) Get(k Key) ([]byte, bool) {
+	v, ok := c.GetValue(k)
+	return v.Body, ok
+}
+
+// GetValue returns the cached body for k with its ETag, computed when the
+// body was cached: a hit neither hashes nor allocates.
+func (c *Cache) GetValue(k Key) (Value, bool) {
 	if c.bypass.Load() {
 		c.misses.Add(1)
-		return nil, false
+		return Value{}, false
 	}
 	gen := c.generation(k.Product)
 	if e, ok := c.rc.Get(hash(k, gen)); ok && e.key == k && e.gen == gen {
 		c.hits.Add(1)
-		return e.body, true
+		return Value{Body: e.body, ETag: e.tag}, true
 	}
 	c.misses.Add(1)
-	return nil, false
+	return Value{}, false
 }
 
 // Fetch returns the cached body for k, or calls fill once for all concurrent
@@ -166,10 +208,17 @@ func (c *Cache) Fetch(k Key, fill func() ([]byte, error)) ([]byte, error) {
 	return c.Fill(k, fill)
 }
 
-// Fill is Fetch for a caller whose Get just missed: it calls fill once for
-// all concurrent callers of the same key and caches the result. Callers on a
-// hot path use Get then Fill, so a hit never allocates the fill closure.
+// Fill is FillValue without the ETag.
 func (c *Cache) Fill(k Key, fill func() ([]byte, error)) ([]byte, error) {
+	v, err := c.FillValue(k, fill)
+	return v.Body, err
+}
+
+// FillValue is Fetch for a caller whose GetValue just missed: it calls fill
+// once for all concurrent callers of the same key and caches the result with
+// its ETag (computed here, once per fill). Callers on a hot path use
+// GetValue then FillValue, so a hit never allocates the fill closure.
+func (c *Cache) FillValue(k Key, fill func() ([]byte, error)) (Value, error) {
 	// The generation is read before the query runs: a write committed while
 	// fill runs bumps it, and the possibly stale body lands under a key
 	// nobody asks for again.
@@ -180,16 +229,17 @@ func (c *Cache) Fill(k Key, fill func() ([]byte, error)) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if c.bypass.Load() {
-			return body, nil
+		e := &entry{key: k, gen: gen, body: body, tag: Tag(body)}
+		if !c.bypass.Load() {
+			c.rc.SetWithTTL(h, e, Cost(body), c.ttl)
 		}
-		c.rc.SetWithTTL(h, &entry{key: k, gen: gen, body: body}, Cost(body), c.ttl)
-		return body, nil
+		return e, nil
 	})
 	if err != nil {
-		return nil, err
+		return Value{}, err
 	}
-	return v.([]byte), nil
+	e := v.(*entry)
+	return Value{Body: e.body, ETag: e.tag}, nil
 }
 
 func flightKey(h uint64) string {

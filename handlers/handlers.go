@@ -29,6 +29,12 @@ type Config struct {
 	// Coherent, when set, is asked by /readyz: an error means this instance
 	// may miss other instances' writes (or they its), and is the 503's reason.
 	Coherent func() error
+	// CORSOrigins are the origins whose pages may call the API from a
+	// browser (ParseOrigins; "*": any). Empty: no CORS headers at all.
+	CORSOrigins []string
+	// CacheControl is the Cache-Control of both GETs' answers (see
+	// CacheControl); empty: "no-cache".
+	CacheControl string
 }
 
 // Store is everything the handlers need from the database.
@@ -41,11 +47,13 @@ type Store interface {
 
 // Handler serves the API. Make one with New.
 type Handler struct {
-	store    Store
-	cache    *cache.Cache
-	cfg      Config
-	log      *slog.Logger
-	draining atomic.Bool
+	store        Store
+	cache        *cache.Cache
+	cfg          Config
+	log          *slog.Logger
+	draining     atomic.Bool
+	cors         *cors // nil: no CORS
+	cacheControl []byte
 }
 
 // New returns a Handler; c may be nil to run without a cache.
@@ -56,7 +64,10 @@ func New(store Store, c *cache.Cache, cfg Config, log *slog.Logger) *Handler {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Handler{store: store, cache: c, cfg: cfg, log: log}
+	if cfg.CacheControl == "" {
+		cfg.CacheControl = "no-cache"
+	}
+	return &Handler{store: store, cache: c, cfg: cfg, log: log, cors: newCORS(cfg.CORSOrigins), cacheControl: []byte(cfg.CacheControl)}
 }
 
 // SetDraining turns /readyz to 503 so load balancers stop sending traffic.
@@ -105,7 +116,7 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 		r.GET("/"+tok+"/", serveToken)
 		r.GET("/"+tok+".txt", serveToken)
 	}
-	return func(ctx *fasthttp.RequestCtx) {
+	serve := func(ctx *fasthttp.RequestCtx) {
 		// The two read routes carry nearly all traffic: dispatch them
 		// without the router, which allocates to save the matched path.
 		// API.md serves /reviews/ like /reviews, without a redirect.
@@ -125,6 +136,23 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 			ctx.URI().SetPath("/reviews")
 		}
 		r.Handler(ctx)
+	}
+	if h.cors == nil {
+		return serve
+	}
+	return func(ctx *fasthttp.RequestCtx) {
+		serve(ctx)
+		h.cors.apply(ctx)
+	}
+}
+
+// ServerError is the package's ServerError plus this handler's CORS
+// headers, so a browser can read why fasthttp refused its request (a
+// body over the limit). Use it as fasthttp.Server.ErrorHandler.
+func (h *Handler) ServerError(ctx *fasthttp.RequestCtx, err error) {
+	ServerError(ctx, err)
+	if h.cors != nil {
+		h.cors.apply(ctx)
 	}
 }
 

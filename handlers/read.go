@@ -65,27 +65,28 @@ func (h *Handler) meta(ctx *fasthttp.RequestCtx) {
 }
 
 // serveCached answers with the cached body of key, or builds it with fill
-// (one fill for all concurrent misses of key) and caches it. A hit runs no
-// SQL and no JSON encoding: the stored bytes are copied to the response.
+// (one fill for all concurrent misses of key) and caches it with its ETag.
+// A hit runs no SQL, no JSON encoding and no hashing: the stored bytes and
+// tag go to the response (or only the tag, in a 304; see writeCached).
 func (h *Handler) serveCached(ctx *fasthttp.RequestCtx, key cache.Key, fill func() ([]byte, error)) {
 	if h.cache != nil {
-		if body, ok := h.cache.Get(key); ok {
-			writeCachedBody(ctx, body)
+		if v, ok := h.cache.GetValue(key); ok {
+			h.writeCached(ctx, &v)
 			return
 		}
 	}
-	var body []byte
+	var v cache.Value
 	var err error
 	if h.cache != nil {
-		body, err = h.cache.Fill(key, fill)
-	} else {
-		body, err = fill()
+		v, err = h.cache.FillValue(key, fill)
+	} else if v.Body, err = fill(); err == nil {
+		v.ETag = cache.Tag(v.Body)
 	}
 	if err != nil {
 		writeError(ctx, h.storeFailure("read", err))
 		return
 	}
-	writeCachedBody(ctx, body)
+	h.writeCached(ctx, &v)
 }
 
 // writeCachedBody answers 200 with body without copying it: bodies built

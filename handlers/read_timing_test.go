@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	_ "embed"
+	"flag"
 	"fmt"
 	"net"
 	"sync"
@@ -68,18 +69,27 @@ func mustBenchCache(b *testing.B) *cache.Cache {
 // for each request on a connection: the request is parsed afresh, the
 // response reset.
 func benchServe(b *testing.B, h fasthttp.RequestHandler, uris func(i int) []byte) {
+	benchServeIfNoneMatch(b, h, uris, "", fasthttp.StatusOK)
+}
+
+// benchServeIfNoneMatch is benchServe with an If-None-Match header (none
+// when empty) and the status every answer must have.
+func benchServeIfNoneMatch(b *testing.B, h fasthttp.RequestHandler, uris func(i int) []byte, ifNoneMatch string, want int) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	var n atomic.Int64
 	b.RunParallel(func(pb *testing.PB) {
 		var ctx fasthttp.RequestCtx
 		ctx.Request.Header.SetMethod("GET")
+		if ifNoneMatch != "" {
+			ctx.Request.Header.Set("If-None-Match", ifNoneMatch)
+		}
 		for pb.Next() {
 			i := int(n.Add(1))
 			ctx.Request.SetRequestURIBytes(uris(i))
 			ctx.Response.Reset()
 			h(&ctx)
-			if ctx.Response.StatusCode() != fasthttp.StatusOK {
+			if ctx.Response.StatusCode() != want {
 				b.Fatalf("status %d: %s", ctx.Response.StatusCode(), ctx.Response.Body())
 			}
 		}
@@ -109,6 +119,57 @@ func BenchmarkListHit(b *testing.B) {
 	serve(r, "GET", string(uris(0)))
 	h.cache.Wait()
 	benchServe(b, r, uris)
+}
+
+// conditionalCases are the requests of the conditional-GET benchmarks:
+// a cached list page and a cached meta, each asked without a validator
+// (status=200, the body) and with its ETag (status=304, no body).
+var conditionalCases = []struct{ route, uri string }{
+	{"list", "/reviews?product_id=4242&count=5&sort=relevant"},
+	{"meta", "/reviews/meta?product_id=4242"},
+}
+
+// conditionalRounds: the conditional benchmarks run their 200 and 304
+// cases alternately this many times, so that on a shared, noisy machine
+// both answers are measured under the same load, side by side:
+//
+//	go test ./handlers -run '^$' -bench Conditional -benchtime 200ms -args -conditional.rounds 20 > out.txt
+//	benchstat -col /status -ignore /round out.txt
+var conditionalRounds = flag.Int("conditional.rounds", 1, "rounds of the conditional-GET benchmarks (200 and 304 alternately)")
+
+// benchConditional runs each case of conditionalCases as 200 then 304, for
+// conditionalRounds rounds; serve answers one request with If-None-Match
+// (none when empty) and checks its status. Names are key=value, for
+// benchstat's -col and -ignore.
+func benchConditional(b *testing.B, serve func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int)) {
+	for round := 1; round <= *conditionalRounds; round++ {
+		for _, c := range conditionalCases {
+			for _, status := range []int{fasthttp.StatusOK, fasthttp.StatusNotModified} {
+				b.Run(fmt.Sprintf("round=%d/route=%s/status=%d", round, c.route, status), func(b *testing.B) {
+					h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
+					r := h.Router()
+					etag := string(serveOnce(r, c.uri).Header.Peek("Etag"))
+					h.cache.Wait()
+					if status == fasthttp.StatusOK {
+						etag = ""
+					}
+					serve(b, r, c.uri, etag, status)
+				})
+			}
+		}
+	}
+}
+
+// serveOnce is read_test.go's serve for a GET (the benchmarks' own
+// parameter is named serve).
+func serveOnce(r fasthttp.RequestHandler, uri string) *fasthttp.Response { return serve(r, "GET", uri) }
+
+// BenchmarkConditional: the cache-hit handler path answering 200 or 304
+// (target: the 304 no slower than the 200).
+func BenchmarkConditional(b *testing.B) {
+	benchConditional(b, func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int) {
+		benchServeIfNoneMatch(b, r, fixedURIs(uri), ifNoneMatch, status)
+	})
 }
 
 // BenchmarkMetaHit: meta served from the cache.
@@ -200,6 +261,14 @@ func BenchmarkServerListHit(b *testing.B) {
 	benchClient(b, r, fixedURIs("/reviews?product_id=4242"))
 }
 
+// BenchmarkServerConditional is BenchmarkConditional through the real
+// server and client: the 304 saves writing and reading the body.
+func BenchmarkServerConditional(b *testing.B) {
+	benchConditional(b, func(b *testing.B, r fasthttp.RequestHandler, uri, ifNoneMatch string, status int) {
+		benchClientIfNoneMatch(b, r, fixedURIs(uri), ifNoneMatch, status)
+	})
+}
+
 func BenchmarkServerMetaHit(b *testing.B) {
 	h := New(queries.New(mustBenchPool(b)), mustBenchCache(b), Config{}, nil)
 	r := h.Router()
@@ -225,6 +294,12 @@ func BenchmarkServerMetaMiss(b *testing.B) {
 // benchClient serves h on an in-memory listener and sends the URIs from
 // parallel clients over kept-alive connections.
 func benchClient(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte) {
+	benchClientIfNoneMatch(b, h, uris, "", fasthttp.StatusOK)
+}
+
+// benchClientIfNoneMatch is benchClient with an If-None-Match header (none
+// when empty) and the status every answer must have.
+func benchClientIfNoneMatch(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte, ifNoneMatch string, want int) {
 	ln := fasthttputil.NewInmemoryListener()
 	srv := &fasthttp.Server{Handler: h, ErrorHandler: ServerError}
 	go srv.Serve(ln)
@@ -244,12 +319,15 @@ func benchClient(b *testing.B, h fasthttp.RequestHandler, uris func(int) []byte)
 		defer fasthttp.ReleaseRequest(req)
 		defer fasthttp.ReleaseResponse(resp)
 		req.Header.SetHost("catwalk")
+		if ifNoneMatch != "" {
+			req.Header.Set("If-None-Match", ifNoneMatch)
+		}
 		for pb.Next() {
 			req.SetRequestURIBytes(uris(int(n.Add(1))))
 			if err := client.Do(req, resp); err != nil {
 				b.Fatal(err)
 			}
-			if resp.StatusCode() != fasthttp.StatusOK {
+			if resp.StatusCode() != want {
 				b.Fatalf("status %d: %s", resp.StatusCode(), resp.Body())
 			}
 		}

@@ -73,6 +73,18 @@ type Config struct {
 	// never starts.
 	NewRelicLicenseKey string
 	NewRelicAppName    string
+	// CORSOrigins is CORS_ORIGINS as given (handlers.ParseOrigins): the
+	// origins whose pages may call the API from a browser; empty, none.
+	CORSOrigins string
+	// CacheControlMaxAge is the max-age of both GETs' Cache-Control, whole
+	// seconds; 0 (also the zero Config) sends no-cache: browsers revalidate
+	// every time, with If-None-Match.
+	CacheControlMaxAge time.Duration
+	// PprofAddr, when set, serves net/http/pprof on this address, in a
+	// server of its own; never on Addr.
+	PprofAddr string
+	// OnPprofListen, when set, is told the address pprof listens on (tests).
+	OnPprofListen func(addr net.Addr)
 	// Listener, when set, is used instead of listening on Addr (tests).
 	Listener net.Listener
 	// OnListen, when set, is told the address the server listens on.
@@ -195,6 +207,25 @@ func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *wa
 func Run(ctx context.Context, cfg Config) error {
 	cfg.setDefaults()
 	log := cfg.Log
+	corsOrigins, err := handlers.ParseOrigins(cfg.CORSOrigins)
+	if err != nil {
+		return err
+	}
+	cacheControl, err := handlers.CacheControl(cfg.CacheControlMaxAge)
+	if err != nil {
+		return err
+	}
+	if cfg.PprofAddr != "" {
+		apiAddr := cfg.Addr
+		if cfg.Listener != nil {
+			apiAddr = cfg.Listener.Addr().String()
+		}
+		stopPprof, err := startPprof(cfg.PprofAddr, apiAddr, cfg.OnPprofListen, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	memLimit := setMemoryLimit(cfg.CacheMaxBytes)
 
 	// Readiness waits for both pools of the primary to be warm (see
@@ -291,6 +322,8 @@ func Run(ctx context.Context, cfg Config) error {
 		Metrics:       m.Serve,
 		Written:       coherence.Written,
 		Coherent:      coherence.Err,
+		CORSOrigins:   corsOrigins,
+		CacheControl:  cacheControl,
 	}, log)
 	var draining atomic.Bool
 	app := nrtxn.Wrap(nr, m.Wrap(h.Router()))
@@ -303,7 +336,7 @@ func Run(ctx context.Context, cfg Config) error {
 				ctx.SetConnectionClose()
 			}
 		},
-		ErrorHandler:       handlers.ServerError,
+		ErrorHandler:       h.ServerError,
 		Name:               "catwalk",
 		MaxRequestBodySize: cfg.MaxBodyBytes,
 		ReadBufferSize:     cfg.MaxHeaderBytes, // fasthttp's header size limit
