@@ -83,8 +83,12 @@ func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, stdou
 	var any bool
 	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM reviews)").Scan(&any)
 	conn.Close(ctx)
-	if err != nil || any {
+	if err != nil {
 		return err
+	}
+	if any {
+		fmt.Fprintln(stdout, "the database holds reviews: no demo dataset loaded")
+		return nil
 	}
 	fmt.Fprintf(stdout, "generating a demo dataset of %d products in %s\n", products, dir)
 	if _, err := gen.Generate(gen.Options{Dir: dir, Products: products, Seed: 1}); err != nil {

@@ -11,15 +11,32 @@ import (
 )
 
 func cmdMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlagSet("migrate", "usage: catwalk migrate [flags]\n\nApplies the embedded schema migrations the database lacks; safe to repeat and to run concurrently.", stderr)
+	fs := newFlagSet("migrate", `usage: catwalk migrate [flags]
+
+Applies the embedded schema migrations the database lacks; safe to repeat and
+to run concurrently. With -demo-products N, then generates and loads a demo
+dataset of N products when the database holds no review: the data itself is
+the "already loaded" marker, so a database recreated empty is loaded again
+and a loaded one never twice (docker-compose.yml's setup job).`, stderr)
 	dbURL := fs.String("database-url", "", "PostgreSQL connection string")
+	demoProducts := fs.Int("demo-products", 0, "after migrating, load a generated demo dataset of this many products when the database holds no review (0: never)")
+	demoDir := fs.String("demo-dir", "demo", "where -demo-products writes its CSV files")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if *dbURL == "" {
 		return errUsageMsg(stderr, "migrate needs -database-url or DATABASE_URL")
 	}
-	return migrate(ctx, *dbURL, stdout)
+	if *demoProducts < 0 {
+		return errUsageMsg(stderr, "migrate: -demo-products must be 0 or more")
+	}
+	if err := migrate(ctx, *dbURL, stdout); err != nil {
+		return err
+	}
+	if *demoProducts == 0 {
+		return nil
+	}
+	return loadDemoIfEmpty(ctx, *dbURL, *demoDir, *demoProducts, stdout)
 }
 
 func migrate(ctx context.Context, dbURL string, stdout io.Writer) error {

@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -59,6 +61,46 @@ func TestMigrateCommandTwice(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Fatalf("run %d printed %q, want %q", i, stdout.String(), want)
 		}
+	}
+}
+
+// TestMigrateDemoOnce: `migrate -demo-products` loads a demo dataset into
+// a database without reviews and never into one that has them, whatever ran
+// before: the data is the marker (compose's setup job relies on it).
+func TestMigrateDemoOnce(t *testing.T) {
+	url := testdb.NewEmptyDatabase(t)
+	count := func() (n int) {
+		t.Helper()
+		conn, err := pgx.Connect(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(t.Context())
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM reviews").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dir := t.TempDir()
+	migrateDemo := func(want string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := []string{"migrate", "-database-url", url, "-demo-products", "20", "-demo-dir", filepath.Join(dir, "demo")}
+		if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("migrate -demo-products: exit %d: %s", code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("migrate -demo-products printed %q, want %q", stdout.String(), want)
+		}
+	}
+	migrateDemo("loading the demo dataset")
+	loaded := count()
+	if loaded == 0 {
+		t.Fatal("no review loaded into an empty database")
+	}
+	migrateDemo("no demo dataset loaded")
+	if n := count(); n != loaded {
+		t.Fatalf("a second run changed the reviews from %d to %d", loaded, n)
 	}
 }
 
