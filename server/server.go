@@ -41,6 +41,10 @@ type Config struct {
 	// (0: queries.DefaultReadPipelines); the primary's reads get a pool of
 	// that many connections of their own.
 	DBReadPipelines int
+	// Instances is how many instances share DatabaseURL, this one
+	// included (0: 1): Run refuses to start when their connections would
+	// not fit in the primary's max_connections (see connBudget).
+	Instances int
 	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
 	ReplicaMaxLag time.Duration
 	Addr          string // host:port to listen on
@@ -214,6 +218,9 @@ func Run(ctx context.Context, cfg Config) error {
 	pipelines := cfg.DBReadPipelines
 	if pipelines < 1 {
 		pipelines = queries.DefaultReadPipelines()
+	}
+	if err := checkConnBudget(ctx, primary, cfg.Instances, int(primary.Config().MaxConns), pipelines); err != nil {
+		return err
 	}
 	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool, readsWarm, log)
 	if err != nil {
