@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -21,6 +23,7 @@ and a loaded one never twice (docker-compose.yml's setup job).`, stderr)
 	dbURL := fs.String("database-url", "", "PostgreSQL connection string")
 	demoProducts := fs.Int("demo-products", 0, "after migrating, load a generated demo dataset of this many products when the database holds no review (0: never)")
 	demoDir := fs.String("demo-dir", "demo", "where -demo-products writes its CSV files")
+	metricsAddr := fs.String("metrics-addr", "", "while loading the demo dataset, serve its progress at http://ADDR/metrics (as `catwalk etl -metrics-addr`)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -36,7 +39,10 @@ and a loaded one never twice (docker-compose.yml's setup job).`, stderr)
 	if *demoProducts == 0 {
 		return nil
 	}
-	return loadDemoIfEmpty(ctx, *dbURL, *demoDir, *demoProducts, stdout)
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(768 << 20) // as `catwalk etl` does
+	}
+	return loadDemoIfEmpty(ctx, *dbURL, *demoDir, *demoProducts, *metricsAddr, stdout)
 }
 
 func migrate(ctx context.Context, dbURL string, stdout io.Writer) error {
