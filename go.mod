@@ -10,6 +10,7 @@ require (
 	github.com/goccy/go-json v0.12.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/newrelic/go-agent/v3 v3.45.0
+	github.com/newrelic/go-agent/v3/integrations/nrpgx5 v1.3.3
 	github.com/valyala/fasthttp v1.78.0
 	golang.org/x/net v0.62.0
 	golang.org/x/sync v0.24.0
