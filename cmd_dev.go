@@ -64,7 +64,7 @@ Ctrl-C or SIGTERM stops the server and the cluster it started.`, stderr)
 		return err
 	}
 	if *demoProducts > 0 {
-		if err := loadDemoIfEmpty(ctx, cfg.DatabaseURL, filepath.Join(*dataDir, "demo"), *demoProducts, stdout); err != nil {
+		if err := loadDemoIfEmpty(ctx, cfg.DatabaseURL, filepath.Join(*dataDir, "demo"), *demoProducts, "", stdout); err != nil {
 			return err
 		}
 	}

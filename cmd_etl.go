@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -35,6 +38,7 @@ holds up the API behind a long query, and gives up after -switch-timeout.`, stde
 	maxReject := fs.Float64("max-reject-ratio", etl.DefaultMaxRejectRatio, "largest share of a file's lines that may be rejected, 0 to 1")
 	allowShrink := fs.Bool("allow-shrink", false, "load files that keep fewer than 90% of the rows served now")
 	switchTimeout := fs.Duration("switch-timeout", etl.DefaultSwitchTimeout, "how long the switch-over keeps trying to take the served tables before it gives up")
+	metricsAddr := fs.String("metrics-addr", "", "while loading, serve its progress in the Prometheus text format at http://ADDR/metrics (e.g. :9400; empty: none)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -61,10 +65,21 @@ holds up the API behind a long query, and gives up after -switch-timeout.`, stde
 	return load(ctx, *dbURL, etl.Options{
 		Dir: *dir, RejectsDir: *rejects, Progress: stderr,
 		MaxRejectRatio: *maxReject, AllowShrink: *allowShrink, SwitchTimeout: *switchTimeout,
-	}, stdout)
+	}, *metricsAddr, stdout)
 }
 
-func load(ctx context.Context, dbURL string, opt etl.Options, stdout io.Writer) error {
+// load runs the ETL; with metricsAddr, its progress is served at
+// http://metricsAddr/metrics while it runs (Prometheus scrapes it: the
+// compose dashboard's "ETL progress").
+func load(ctx context.Context, dbURL string, opt etl.Options, metricsAddr string, stdout io.Writer) error {
+	if metricsAddr != "" {
+		opt.Display = etl.NewDisplay(opt.Progress)
+		stop, err := serveETLMetrics(metricsAddr, opt.Display)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	sum, err := etl.Load(ctx, dbURL, opt)
 	if err != nil {
 		return err
@@ -73,9 +88,27 @@ func load(ctx context.Context, dbURL string, opt etl.Options, stdout io.Writer) 
 	return nil
 }
 
+// serveETLMetrics serves d's phases and catwalk_etl_running at
+// http://addr/metrics until stop.
+func serveETLMetrics(addr string, d *etl.Display) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		io.WriteString(w, "catwalk_etl_running 1\n")
+		d.WritePrometheus(w)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
+}
+
 // loadDemoIfEmpty generates and loads a demo dataset of products products
 // into the database at dbURL when it holds no reviews.
-func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, stdout io.Writer) error {
+func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, metricsAddr string, stdout io.Writer) error {
 	conn, err := pgx.Connect(ctx, dbURL)
 	if err != nil {
 		return err
@@ -83,13 +116,17 @@ func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, stdou
 	var any bool
 	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM reviews)").Scan(&any)
 	conn.Close(ctx)
-	if err != nil || any {
+	if err != nil {
 		return err
+	}
+	if any {
+		fmt.Fprintln(stdout, "the database holds reviews: no demo dataset loaded")
+		return nil
 	}
 	fmt.Fprintf(stdout, "generating a demo dataset of %d products in %s\n", products, dir)
 	if _, err := gen.Generate(gen.Options{Dir: dir, Products: products, Seed: 1}); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "loading the demo dataset from %s\n", dir)
-	return load(ctx, dbURL, etl.Options{Dir: dir}, stdout)
+	return load(ctx, dbURL, etl.Options{Dir: dir}, metricsAddr, stdout)
 }

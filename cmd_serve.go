@@ -18,6 +18,7 @@ func serveFlags(fs *flag.FlagSet) (cfg *server.Config, port *int) {
 	fs.StringVar(&cfg.DatabaseURL, "database-url", "", "PostgreSQL connection string (pgx syntax; pool_max_conns=… allowed)")
 	fs.IntVar(&cfg.DBMaxConns, "db-max-conns", 16, "connections of the pool for writes, unless the URL sets pool_max_conns (reads have -db-read-pipelines connections of their own)")
 	fs.IntVar(&cfg.DBReadPipelines, "db-read-pipelines", 0, "read batches in flight at once, each on a connection of its own (0: the CPUs, at least 2)")
+	fs.IntVar(&cfg.Instances, "instances", 1, "instances sharing the database, this one included: serve refuses to start when their connections (each: -db-max-conns + -db-read-pipelines + 2) exceed its max_connections less the reserved ones")
 	fs.IntVar(&cfg.MaxPageSize, "max-page-size", 10000, "most reviews one GET /reviews page returns")
 	fs.Int64Var(&cfg.CacheMaxBytes, "cache-max-bytes", 256<<20, "bytes of response bodies the in-process cache may hold")
 	fs.DurationVar(&cfg.CacheTTL, "cache-ttl", 5*time.Minute, "longest a cached response is kept (a backstop: writes evict at once)")

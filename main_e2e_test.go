@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -14,6 +15,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/catwalk/reviews/etl"
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -59,6 +63,46 @@ func TestMigrateCommandTwice(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Fatalf("run %d printed %q, want %q", i, stdout.String(), want)
 		}
+	}
+}
+
+// TestMigrateDemoOnce: `migrate -demo-products` loads a demo dataset into
+// a database without reviews and never into one that has them, whatever ran
+// before: the data is the marker (compose's setup job relies on it).
+func TestMigrateDemoOnce(t *testing.T) {
+	url := testdb.NewEmptyDatabase(t)
+	count := func() (n int) {
+		t.Helper()
+		conn, err := pgx.Connect(t.Context(), url)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close(t.Context())
+		if err := conn.QueryRow(t.Context(), "SELECT count(*) FROM reviews").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	dir := t.TempDir()
+	migrateDemo := func(want string) {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		args := []string{"migrate", "-database-url", url, "-demo-products", "20", "-demo-dir", filepath.Join(dir, "demo")}
+		if code := run(t.Context(), args, &stdout, &stderr); code != 0 {
+			t.Fatalf("migrate -demo-products: exit %d: %s", code, stderr.String())
+		}
+		if !strings.Contains(stdout.String(), want) {
+			t.Fatalf("migrate -demo-products printed %q, want %q", stdout.String(), want)
+		}
+	}
+	migrateDemo("loading the demo dataset")
+	loaded := count()
+	if loaded == 0 {
+		t.Fatal("no review loaded into an empty database")
+	}
+	migrateDemo("no demo dataset loaded")
+	if n := count(); n != loaded {
+		t.Fatalf("a second run changed the reviews from %d to %d", loaded, n)
 	}
 }
 
@@ -198,5 +242,32 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
+	}
+}
+
+// TestETLMetricsServer: `-metrics-addr` serves the load's phases in the
+// Prometheus text format while it runs, and nothing once stopped.
+func TestETLMetricsServer(t *testing.T) {
+	d := etl.NewDisplay(nil)
+	d.Start("reviews", 10).Add(5, 3)
+	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
+	stop, err := serveETLMetrics(addr, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"catwalk_etl_running 1\n", "catwalk_etl_phase_progress_ratio{phase=\"reviews\"} 0.5\n"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET /metrics: %q lacks %q", body, want)
+		}
+	}
+	stop()
+	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
+		t.Error("the metrics server still answers after stop")
 	}
 }

@@ -213,7 +213,7 @@ func nginxConfig(tb testing.TB, port int, upstreams []string) string {
 		tb.Fatalf("nginx.conf has three upstream servers; got %d addresses", len(upstreams))
 	}
 	for i, u := range upstreams {
-		replace(fmt.Sprintf("server api%d:3000 ", i+1), "server "+u+" ")
+		replace(fmt.Sprintf("server api%d:3000 max_fails=3 fail_timeout=10s resolve;", i+1), "server "+u+" max_fails=3 fail_timeout=10s;")
 	}
 	return conf
 }

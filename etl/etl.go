@@ -56,6 +56,10 @@ type Options struct {
 	Dir        string    // directory holding the four files
 	RejectsDir string    // where rejects files go; "" means Dir/rejects
 	Progress   io.Writer // progress output; nil for none
+	// Display, when set, shows the progress instead of a new Display on
+	// Progress, so the caller can export it too (Display.WritePrometheus).
+	// Load closes it.
+	Display *Display
 
 	// MaxRejectRatio is the largest share of a file's lines that may be
 	// rejected (0 to 1); a file with more is refused and nothing switches.
@@ -233,7 +237,10 @@ func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 		return nil, err
 	}
 	defer pool.Close()
-	l := &loader{opt: opt, pool: pool, began: time.Now(), display: NewDisplay(opt.Progress), feed: newFeed()}
+	if opt.Display == nil {
+		opt.Display = NewDisplay(opt.Progress)
+	}
+	l := &loader{opt: opt, pool: pool, began: time.Now(), display: opt.Display, feed: newFeed()}
 	for _, name := range Files {
 		l.summary.Files = append(l.summary.Files, FileStats{File: name})
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -190,4 +191,41 @@ func (p *Progress) line(bar bool) string {
 		return fmt.Sprintf("%s: done, %d rows in %.1fs (%.0f rows/s)", p.name, rows, el.Seconds(), rate)
 	}
 	return fmt.Sprintf("%s: %.0f%%, %d rows, %.0f rows/s, ETA %s", p.name, frac*100, rows, rate, eta)
+}
+
+// WritePrometheus writes each phase's progress in the Prometheus text
+// format, for an operator's dashboard during a long load (`catwalk etl
+// -metrics-addr`): the share done (units over total; 1 once done), the rows
+// handled and whether it is done, labelled by phase ("reviews",
+// "reviews: indexes", …).
+func (d *Display) WritePrometheus(w io.Writer) {
+	d.mu.Lock()
+	bars := slices.Clone(d.bars)
+	d.mu.Unlock()
+	type sample struct {
+		name string
+		v    func(p *Progress) float64
+	}
+	for _, s := range []sample{
+		{"catwalk_etl_phase_progress_ratio", func(p *Progress) float64 {
+			switch {
+			case p.done.Load():
+				return 1
+			case p.total > 0:
+				return min(float64(p.units.Load())/float64(p.total), 1)
+			}
+			return 0
+		}},
+		{"catwalk_etl_phase_rows", func(p *Progress) float64 { return float64(p.rows.Load()) }},
+		{"catwalk_etl_phase_done", func(p *Progress) float64 {
+			if p.done.Load() {
+				return 1
+			}
+			return 0
+		}},
+	} {
+		for _, p := range bars {
+			fmt.Fprintf(w, "%s{phase=%q} %g\n", s.name, p.name, s.v(p))
+		}
+	}
 }

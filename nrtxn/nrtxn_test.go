@@ -2,6 +2,7 @@ package nrtxn
 
 import (
 	"runtime"
+	"slices"
 	"testing"
 
 	"github.com/fasthttp/router"
@@ -63,4 +64,54 @@ func TestWrap(t *testing.T) {
 	}
 	f("/reviews/meta?product_id=1", 201)
 	f("/missing", 404)
+}
+
+// TestTransactionInContext: the handler finds the request's transaction
+// in its RequestCtx and in Context's detached context, where nrpgx5 looks.
+func TestTransactionInContext(t *testing.T) {
+	app, err := Start("catwalk-test", "0123456789012345678901234567890123456789", newrelic.ConfigEnabled(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(app, 0)
+	var inCtx, detached *newrelic.Transaction
+	h := Wrap(app, func(ctx *fasthttp.RequestCtx) {
+		inCtx = newrelic.FromContext(ctx)
+		detached = newrelic.FromContext(Context(ctx))
+	})
+	var ctx fasthttp.RequestCtx
+	ctx.Request.SetRequestURI("/reviews?product_id=1")
+	h(&ctx)
+	if inCtx == nil || detached != inCtx {
+		t.Errorf("transaction in the RequestCtx %p, in Context %p; want the same, not nil", inCtx, detached)
+	}
+	// Without an agent: a plain background context.
+	if c := Context(&fasthttp.RequestCtx{}); newrelic.FromContext(c) != nil || c.Done() != nil {
+		t.Errorf("Context without a transaction: %v", c)
+	}
+}
+
+// TestOnlyServerErrors: 4xx answers are not the transactions' errors,
+// 5xx answers are.
+func TestOnlyServerErrors(t *testing.T) {
+	app, err := Start("catwalk-test", "0123456789012345678901234567890123456789", newrelic.ConfigEnabled(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Stop(app, 0)
+	cfg, ok := app.Config()
+	if !ok {
+		t.Fatal("no agent configuration")
+	}
+	ignored := cfg.ErrorCollector.IgnoreStatusCodes
+	for _, code := range []int{400, 404, 405, 413, 422, 429, 431} {
+		if !slices.Contains(ignored, code) {
+			t.Errorf("%d is reported as an error", code)
+		}
+	}
+	for code := 500; code < 600; code++ {
+		if slices.Contains(ignored, code) {
+			t.Errorf("%d is not reported as an error", code)
+		}
+	}
 }

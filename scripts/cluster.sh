@@ -79,8 +79,9 @@ nginx_conf() {
   sedargs+=(-e "s/^\([[:space:]]*\)listen 8080;/\1listen 127.0.0.1:$port;/")
   sedargs+=(-e "s/^\([[:space:]]*\)127\.0\.0\.1 0;/\1127.0.0.1 1;/")
   for p in "$@"; do
-    [[ $(grep -c "server api$i:3000 " "$ROOT/nginx.conf") == 1 ]] || { log "nginx.conf: 'server api$i:3000' is not there exactly once"; return 1; }
-    sedargs+=(-e "s/server api$i:3000 /server 127.0.0.1:$p /")
+    [[ $(grep -c "server api$i:3000 .* resolve;" "$ROOT/nginx.conf") == 1 ]] || { log "nginx.conf: 'server api$i:3000 … resolve;' is not there exactly once"; return 1; }
+    # An IP address needs no `resolve` (nor does NGINX before 1.27.3 know it).
+    sedargs+=(-e "s/server api$i:3000 \(.*\) resolve;/server 127.0.0.1:$p \1;/")
     i=$((i + 1))
   done
   [[ $(grep -c "^[[:space:]]*listen 8080;" "$ROOT/nginx.conf") == 1 ]] || { log "nginx.conf: 'listen 8080;' is not there exactly once"; return 1; }

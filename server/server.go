@@ -16,6 +16,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/newrelic/go-agent/v3/integrations/nrpgx5"
 	"github.com/valyala/fasthttp"
 	"golang.org/x/net/netutil"
 
@@ -41,6 +42,10 @@ type Config struct {
 	// (0: queries.DefaultReadPipelines); the primary's reads get a pool of
 	// that many connections of their own.
 	DBReadPipelines int
+	// Instances is how many instances share DatabaseURL, this one
+	// included (0: 1): Run refuses to start when their connections would
+	// not fit in the primary's max_connections (see connBudget).
+	Instances int
 	// ReplicaMaxLag: beyond this replay lag every read goes to the primary.
 	ReplicaMaxLag time.Duration
 	Addr          string // host:port to listen on
@@ -143,7 +148,13 @@ const warmTimeout = 10 * time.Second
 // left cold.
 // pgxpool's own default (the number of CPUs, at least 4) starves a busy
 // instance: requests wait for a connection while PostgreSQL idles.
-func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *warmth, log *slog.Logger) (*pgxpool.Pool, error) {
+//
+// traced gives each connection New Relic's pgx tracer (nrpgx5): every
+// statement run with a context carrying a transaction (nrtxn.Context)
+// becomes a datastore segment of it. One tracer per connection: the
+// tracer keeps the connection's host and database in itself, written at
+// connect, so one shared by a pool's connections would race.
+func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *warmth, log *slog.Logger, traced bool) (*pgxpool.Pool, error) {
 	pc, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, err
@@ -191,6 +202,13 @@ func newPool(ctx context.Context, url string, maxConns int, role poolRole, w *wa
 	if w != nil {
 		pc.BeforeClose = w.beforeClose
 	}
+	if traced {
+		// Parameters stay out: they hold review bodies, names and emails.
+		pc.BeforeConnect = func(_ context.Context, cc *pgx.ConnConfig) error {
+			cc.Tracer = nrpgx5.NewTracer(nrpgx5.WithQueryParameters(false))
+			return nil
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, err
@@ -231,8 +249,17 @@ func Run(ctx context.Context, cfg Config) error {
 	// Readiness waits for both pools of the primary to be warm (see
 	// warmth); a replica's pool warms its connections too, but reads fall
 	// back to the primary while it is not current, so it does not gate.
+	// The agent first: the pools' connections trace their statements when
+	// it runs. Deferred first, it stops after the pools have closed.
+	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
+	if err != nil {
+		return err
+	}
+	defer nrtxn.Stop(nr, 5*time.Second)
+	traced := nr != nil
+
 	writesWarm, readsWarm := newWarmth("primary", log), newWarmth("primary_reads", log)
-	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool, writesWarm, log)
+	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool, writesWarm, log, traced)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -246,7 +273,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if pipelines < 1 {
 		pipelines = queries.DefaultReadPipelines()
 	}
-	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool, readsWarm, log)
+	if err := checkConnBudget(ctx, primary, cfg.Instances, int(primary.Config().MaxConns), pipelines); err != nil {
+		return err
+	}
+	reads, err := newPool(ctx, cfg.DatabaseURL, pipelines, readPool, readsWarm, log, traced)
 	if err != nil {
 		return fmt.Errorf("database: %w", err)
 	}
@@ -257,7 +287,7 @@ func Run(ctx context.Context, cfg Config) error {
 	store := queries.New(primary)
 	if cfg.DatabaseReadURL != "" {
 		// The replica serves reads only (and the freshness probe).
-		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool, nil, log)
+		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool, nil, log, traced)
 		if err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
@@ -309,12 +339,6 @@ func Run(ctx context.Context, cfg Config) error {
 			httpmetrics.WriteGauge(w, `catwalk_db_pool_warm{pool="`+wm.name+`"}`, warm)
 		}
 	})
-
-	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
-	if err != nil {
-		return err
-	}
-	defer nrtxn.Stop(nr, 5*time.Second)
 
 	h := handlers.New(readiness{store, []*warmth{writesWarm, readsWarm}}, c, handlers.Config{
 		MaxPageSize:   cfg.MaxPageSize,
