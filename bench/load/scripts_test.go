@@ -38,9 +38,9 @@ func TestClusterNginxConfSuccess(t *testing.T) {
 	}
 	want := map[string]string{
 		"listen 8080;": "listen 127.0.0.1:18080;",
-		"server api1:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13001 max_fails=3 fail_timeout=10s;",
-		"server api2:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13002 max_fails=3 fail_timeout=10s;",
-		"server api3:3000 max_fails=3 fail_timeout=10s;": "server 127.0.0.1:13003 max_fails=3 fail_timeout=10s;",
+		"server api1:3000 max_fails=3 fail_timeout=10s resolve;": "server 127.0.0.1:13001 max_fails=3 fail_timeout=10s;",
+		"server api2:3000 max_fails=3 fail_timeout=10s resolve;": "server 127.0.0.1:13002 max_fails=3 fail_timeout=10s;",
+		"server api3:3000 max_fails=3 fail_timeout=10s resolve;": "server 127.0.0.1:13003 max_fails=3 fail_timeout=10s;",
 		"127.0.0.1 0;": "127.0.0.1 1;",
 	}
 	changed := 0
