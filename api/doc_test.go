@@ -237,18 +237,19 @@ func nodeJSON(n *yaml.Node) string {
 }
 
 // loaderToken is the LOADERIO_TOKEN of the tests; the document names its
-// routes /{loaderio_token}/ and /{loaderio_token}.txt.
+// routes /loaderio-{loaderio_id}/ and /loaderio-{loaderio_id}.txt.
 const loaderToken = "loaderio-0123456789abcdef"
 
 // docPath maps a router path to the document's.
 func docPath(p string) string {
-	return strings.Replace(p, loaderToken, "{loaderio_token}", 1)
+	return strings.Replace(p, loaderToken, "loaderio-{loaderio_id}", 1)
 }
 
 // TestRoutesDocumented: every route the router serves (with every optional
 // route turned on) is in the document with its method, and every
 // operation of the document is a route (OPTIONS is answered by the router
-// for every route; GET /reviews/ by Router's fast path).
+// for every route; GET /reviews/, served by Router's fast path, is
+// documented with GET /reviews, as validators match it there).
 func TestRoutesDocumented(t *testing.T) {
 	_, doc, _ := loadDoc(t)
 	h := handlers.New(nil, nil, handlers.Config{
@@ -260,7 +261,7 @@ func TestRoutesDocumented(t *testing.T) {
 	if len(routes) == 0 {
 		t.Fatal("the router lists no routes")
 	}
-	served := map[string]bool{"GET /reviews/": true}
+	served := map[string]bool{}
 	for method, paths := range routes {
 		for _, p := range paths {
 			served[method+" "+docPath(p)] = true
