@@ -1,5 +1,5 @@
 // Package handlers owns the HTTP surface: routes, parsing and validation,
-// status codes and the exact JSON shapes of ../shared/API.md.
+// status codes and the exact JSON shapes of docs/API.md (api/openapi.yaml).
 package handlers
 
 import (
@@ -54,6 +54,7 @@ type Handler struct {
 	draining     atomic.Bool
 	cors         *cors // nil: no CORS
 	cacheControl []byte
+	routes       *router.Router // the last Router's, for Routes
 }
 
 // New returns a Handler; c may be nil to run without a cache.
@@ -105,6 +106,7 @@ func (h *Handler) Router() fasthttp.RequestHandler {
 
 	r.GET("/healthz", h.healthz)
 	r.GET("/readyz", h.readyz)
+	h.registerDocs(r)
 	if h.cfg.Metrics != nil {
 		r.GET("/metrics", h.cfg.Metrics)
 	}
