@@ -29,7 +29,9 @@
 #             PUT …/helpful and POST /reviews alone through the cluster,
 #             closed loop, all at WRITE_CONNS (32) connections for
 #             WRITE_DURATION, each after a discarded WRITE_WARMUP; the ratios
-#             are the issue's write targets (≥ 0.60 and ≥ 0.50).
+#             are the issue's write targets (≥ 0.60 and ≥ 0.50). While each
+#             runs, the database's wait events are sampled every 200 ms
+#             (RESULTS/waits-OP.txt, the commonest five in the report).
 #   noisy     `mixed` at NOISY_RATE (1500) req/s for NOISY_DURATION while a
 #             busy loop this script starts (and stops, and bounds with
 #             timeout) keeps one core busy; after a WARMUP without it.
@@ -304,9 +306,28 @@ writes() {
   for op in helpful post; do
     say "writes: $op through NGINX, $WRITE_CONNS connections, closed loop, $WRITE_DURATION"
     load "warmup-write-$op" -scenario writes -ops "$op" -mode closed -conns "$WRITE_CONNS" -duration "$WRITE_WARMUP" || true
+    sample_waits "$(seconds "$WRITE_DURATION")" >"$RESULTS/waits-$op.txt" &
+    local sampler=$!
     load "write-$op" -scenario writes -ops "$op" -mode closed -conns "$WRITE_CONNS" -duration "$WRITE_DURATION" || true
+    wait "$sampler" || say "writes: sampling wait events failed"
   done
   stop_cluster
+}
+
+# sample_waits SECONDS: what the database's active backends wait for, every
+# 200 ms for SECONDS: prints the five commonest wait events (CPU when none)
+# as shares of all samples, "LWLock:WALWrite 38%; IO:WALSync 6%; …" — the
+# hot-row question of issue 10 (row locks would show as Lock:tuple,
+# Lock:transactionid).
+sample_waits() {
+  local end=$((SECONDS + $1))
+  while ((SECONDS < end)); do
+    psql "$DATABASE_URL" -XAtqc "SELECT coalesce(wait_event_type || ':' || wait_event, 'CPU') FROM pg_stat_activity
+      WHERE datname = current_database() AND pid <> pg_backend_pid() AND state = 'active'
+        AND backend_type = 'client backend' AND query NOT LIKE 'LISTEN%'" || return 1
+    sleep 0.2
+  done | sort | uniq -c | sort -rn |
+    awk '{n[NR] = $1; e[NR] = $2; t += $1} END {for (i = 1; i <= NR && i <= 5; i++) printf "%s%s %d%%", (i > 1 ? "; " : ""), e[i], 100 * n[i] / t; print ""}'
 }
 
 noisy() {

@@ -358,12 +358,12 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 
 func writeWrites(w io.Writer, dir string) error {
 	type row struct {
-		name, file, tps, bare string
-		target                float64
+		name, file, tps, bare, waits string
+		target                       float64
 	}
 	rows := []row{
-		{"`PUT /reviews/:id/helpful`", "write-helpful.json", "pgbench-helpful.tps", "`helpful_bare.sql` (the UPDATE alone)", helpfulTarget},
-		{"`POST /reviews`", "write-post.json", "pgbench-post.tps", "`post_bare.sql` (createReview without `pg_notify`)", postTarget},
+		{"`PUT /reviews/:id/helpful`", "write-helpful.json", "pgbench-helpful.tps", "`helpful_bare.sql` (the UPDATE alone)", "waits-helpful.txt", helpfulTarget},
+		{"`POST /reviews`", "write-post.json", "pgbench-post.tps", "`post_bare.sql` (createReview without `pg_notify`)", "waits-post.txt", postTarget},
 	}
 	header := false
 	for _, r := range rows {
@@ -381,7 +381,7 @@ func writeWrites(w io.Writer, dir string) error {
 		}
 		if !header {
 			fmt.Fprintf(w, "**Writes through the cluster against pgbench at the same concurrency (%d connections, closed loop)**\n\n", s.Conns)
-			fmt.Fprint(w, "| write | through NGINX req/s | p50 | p99 | errors | pgbench bare | its tps | ratio | target |\n|---|---:|---:|---:|---:|---|---:|---:|---|\n")
+			fmt.Fprint(w, "| write | through NGINX req/s | p50 | p99 | errors | pgbench bare | its tps | ratio | target | commonest waits in PostgreSQL |\n|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
 			header = true
 		}
 		ratio := "–"
@@ -391,8 +391,14 @@ func writeWrites(w io.Writer, dir string) error {
 			ratio = fmt.Sprintf("%.2f", q)
 			verdict = fmt.Sprintf("≥ %.2f: %s", r.target, met(q >= r.target && s.ErrorRate == 0))
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
-			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), r.bare, thousands(tps), ratio, verdict)
+		waits := "–"
+		if b, err := os.ReadFile(filepath.Join(dir, r.waits)); err == nil && len(bytes.TrimSpace(b)) > 0 {
+			waits = string(bytes.TrimSpace(b))
+		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
+			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), r.bare, thousands(tps), ratio, verdict, waits)
 	}
 	if header {
 		fmt.Fprintln(w)
