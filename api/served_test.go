@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,9 +31,14 @@ import (
 	"github.com/catwalk/reviews/testdb"
 )
 
+// shop is the origin CORS_ORIGINS allows in the served test.
+const shop = "https://shop.example"
+
 // startService runs the real service (server.Run: pools, cache,
 // coherence, metrics, every route) on the test database and waits until
-// it is ready.
+// it is ready. CORS is on for one origin and Cache-Control has its
+// production max-age, so the answers carry every header the document
+// describes.
 func startService(t *testing.T) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -43,10 +49,12 @@ func startService(t *testing.T) string {
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			DatabaseURL:   testdb.URL(),
-			Listener:      ln,
-			LoaderIOToken: loaderToken,
-			Log:           slog.New(slog.NewTextHandler(io.Discard, nil)),
+			DatabaseURL:        testdb.URL(),
+			Listener:           ln,
+			LoaderIOToken:      loaderToken,
+			CORSOrigins:        shop,
+			CacheControlMaxAge: time.Second,
+			Log:                slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 	}()
 	t.Cleanup(func() {
@@ -137,8 +145,8 @@ type call struct {
 	headers            []string // name, value pairs
 	body               string
 	want               int
-	// check, when set, looks further at the answer.
-	check func(t *testing.T, body []byte)
+	// check, when set, looks further at the answer (its body is read).
+	check func(t *testing.T, resp *http.Response, body []byte)
 }
 
 // send makes the request and returns the response with its body read
@@ -218,7 +226,7 @@ func TestServedAsDocumented(t *testing.T) {
 
 	// The review the PUTs work on, posted through the API.
 	var reviewID int
-	created := func(t *testing.T, body []byte) {
+	created := func(t *testing.T, _ *http.Response, body []byte) {
 		var r struct {
 			ReviewID int `json:"review_id"`
 		}
@@ -228,8 +236,8 @@ func TestServedAsDocumented(t *testing.T) {
 		reviewID = r.ReviewID
 	}
 	rid := func() string { return strconv.Itoa(reviewID) }
-	listed := func(n int) func(t *testing.T, body []byte) {
-		return func(t *testing.T, body []byte) {
+	listed := func(n int) func(t *testing.T, _ *http.Response, body []byte) {
+		return func(t *testing.T, _ *http.Response, body []byte) {
 			var l struct{ Results []json.RawMessage }
 			json.Unmarshal(body, &l)
 			if len(l.Results) != n {
@@ -237,8 +245,8 @@ func TestServedAsDocumented(t *testing.T) {
 			}
 		}
 	}
-	field := func(name string) func(t *testing.T, body []byte) {
-		return func(t *testing.T, body []byte) {
+	field := func(name string) func(t *testing.T, _ *http.Response, body []byte) {
+		return func(t *testing.T, _ *http.Response, body []byte) {
 			var e struct{ Field string }
 			json.Unmarshal(body, &e)
 			if e.Field != name {
@@ -246,6 +254,34 @@ func TestServedAsDocumented(t *testing.T) {
 			}
 		}
 	}
+	// Conditional GETs: etag keeps a GET's ETag for the If-None-Match of
+	// the next call; headers checks that the CORS headers the document
+	// describes were sent (the validator checks only the values of those
+	// present, since they are optional), so their schemas are exercised.
+	etags := map[string]string{}
+	headers := func(want map[string]string) func(t *testing.T, resp *http.Response, body []byte) {
+		return func(t *testing.T, resp *http.Response, body []byte) {
+			for k, v := range want {
+				if got := resp.Header.Get(k); got != v {
+					t.Errorf("%s: %q, want %q", k, got, v)
+				}
+			}
+		}
+	}
+	keepETag := func(name string) func(t *testing.T, resp *http.Response, body []byte) {
+		return func(t *testing.T, resp *http.Response, body []byte) {
+			headers(map[string]string{"Access-Control-Allow-Origin": shop, "Access-Control-Expose-Headers": "Allow, ETag, Retry-After", "Vary": "Origin"})(t, resp, body)
+			if etags[name] = resp.Header.Get("ETag"); etags[name] == "" {
+				t.Errorf("no ETag")
+			}
+		}
+	}
+	sameETag := func(name string) func(t *testing.T, resp *http.Response, body []byte) {
+		return func(t *testing.T, resp *http.Response, body []byte) {
+			headers(map[string]string{"ETag": etags[name], "Access-Control-Allow-Origin": shop, "Content-Type": ""})(t, resp, body)
+		}
+	}
+	origin := []string{"Origin", shop}
 	postKey, voteKey := fmt.Sprintf("post-%d", product), fmt.Sprintf("vote-%d", product)
 	key := []string{"Content-Type", "application/json", "Idempotency-Key", postKey}
 	P := strconv.Itoa(product)
@@ -287,6 +323,17 @@ func TestServedAsDocumented(t *testing.T) {
 		func() call { return call{base, "GET", "/reviews/?product_id=%zz", nil, "", 400, nil} },
 		func() call { return call{base, "GET", "/reviews/meta?product_id=" + P, nil, "", 200, nil} },
 		func() call { return call{base, "GET", "/reviews/meta?product_id=999999", nil, "", 200, nil} },
+		// A browser revalidating: the first answer's ETag in If-None-Match.
+		func() call { return call{base, "GET", "/reviews?product_id=" + P, origin, "", 200, keepETag("list")} },
+		func() call {
+			return call{base, "GET", "/reviews?product_id=" + P, []string{"Origin", shop, "If-None-Match", etags["list"]}, "", 304, sameETag("list")}
+		},
+		func() call {
+			return call{base, "GET", "/reviews/meta?product_id=" + P, origin, "", 200, keepETag("meta")}
+		},
+		func() call {
+			return call{base, "GET", "/reviews/meta?product_id=" + P, []string{"Origin", shop, "If-None-Match", etags["meta"]}, "", 304, sameETag("meta")}
+		},
 		func() call { return call{base, "GET", "/reviews/meta?product_id=0", nil, "", 422, field("product_id")} },
 		func() call { return call{base, "GET", "/reviews/meta?product_id=%g1", nil, "", 400, nil} },
 		func() call { return call{base, "PUT", "/reviews/" + rid() + "/helpful", nil, "", 204, nil} },
@@ -309,11 +356,21 @@ func TestServedAsDocumented(t *testing.T) {
 		func() call { return call{base, "OPTIONS", "/reviews/meta", nil, "", 204, nil} },
 		func() call { return call{base, "OPTIONS", "/reviews/1/helpful", nil, "", 204, nil} },
 		func() call { return call{base, "OPTIONS", "/reviews/1/report", nil, "", 204, nil} },
+		func() call {
+			return call{base, "OPTIONS", "/reviews", []string{"Origin", shop, "Access-Control-Request-Method", "POST",
+				"Access-Control-Request-Headers", "content-type,idempotency-key"}, "", 204, headers(map[string]string{
+				"Access-Control-Allow-Origin":  shop,
+				"Access-Control-Allow-Methods": "GET, OPTIONS, POST",
+				"Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+				"Access-Control-Max-Age":       "7200",
+				"Vary":                         "Origin",
+			})}
+		},
 		func() call { return call{base, "GET", "/healthz", nil, "", 200, nil} },
 		func() call { return call{base, "GET", "/readyz", nil, "", 200, nil} },
 		func() call { return call{base, "GET", "/metrics", nil, "", 200, nil} },
 		func() call {
-			return call{base, "GET", "/openapi.json", nil, "", 200, func(t *testing.T, body []byte) {
+			return call{base, "GET", "/openapi.json", nil, "", 200, func(t *testing.T, _ *http.Response, body []byte) {
 				if !bytes.Equal(body, api.JSON()) {
 					t.Error("/openapi.json is not api/openapi.json")
 				}
@@ -377,9 +434,10 @@ func TestServedAsDocumented(t *testing.T) {
 		code := strconv.Itoa(resp.StatusCode)
 		if r := op.Responses.Codes.GetOrZero(code); r != nil {
 			checkBodyPresence(t, name, r, body)
+			checkHeadersDocumented(t, name, r, resp, req.Header.Get("Origin") != "")
 		}
 		if c.check != nil {
-			c.check(t, body)
+			c.check(t, resp, body)
 		}
 		seen[c.method+" "+docPath+" "+code] = true
 	}
@@ -405,6 +463,40 @@ func checkBodyPresence(t *testing.T, name string, r *v3.Response, body []byte) {
 		t.Errorf("%s: documented without a body, answered %q", name, body)
 	} else if n > 0 && len(body) == 0 {
 		t.Errorf("%s: documented with a body, answered none", name)
+	}
+}
+
+// apiHeaders are the response headers the service itself adds; the
+// validator checks those a response documents, but not that a header
+// sent is documented, and ignores even ETag and Cache-Control in its
+// strict mode. corsHeaders are sent to a page's requests (with Origin).
+var (
+	apiHeaders  = []string{"Allow", "Retry-After", "ETag", "Cache-Control"}
+	corsHeaders = []string{"Access-Control-Allow-Origin", "Access-Control-Expose-Headers", "Access-Control-Allow-Methods",
+		"Access-Control-Allow-Headers", "Access-Control-Max-Age", "Vary"}
+)
+
+// checkHeadersDocumented: every header of this API the answer carries is
+// documented on its response, so dropping one from the document (or
+// sending a new one) fails; the CORS headers are checked on answers to a
+// request with Origin.
+func checkHeadersDocumented(t *testing.T, name string, r *v3.Response, resp *http.Response, fromPage bool) {
+	t.Helper()
+	names := apiHeaders
+	if fromPage {
+		names = append(slices.Clip(names), corsHeaders...)
+	}
+	for _, h := range names {
+		if resp.Header.Get(h) == "" {
+			continue
+		}
+		documented := false
+		for k := range r.Headers.KeysFromOldest() {
+			documented = documented || strings.EqualFold(k, h)
+		}
+		if !documented {
+			t.Errorf("%s → %d: sends %s: %s, not documented on this response", name, resp.StatusCode, h, resp.Header.Get(h))
+		}
 	}
 }
 
