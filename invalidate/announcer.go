@@ -20,8 +20,8 @@ import (
 // product ids, deduplicated, as few payloads as fit (comma-separated, each
 // under PostgreSQL's 8000-byte limit), all in one statement, hence one
 // transaction. Nothing waits for a batch to fill: an id added while the
-// announcer is idle goes out at once; ids added while a send is in flight
-// go together in the next. So at most one transaction of this instance
+// announcer is idle goes out at once; ids added while a send is in flight,
+// or within MinInterval after it, go together in the next. So at most one transaction of this instance
 // holds PostgreSQL's notify lock at any time, however many writes it
 // serves, and the connection commits without waiting for a WAL flush
 // (synchronous_commit=off): if PostgreSQL crashes, every listener
@@ -44,6 +44,14 @@ type Announcer struct {
 	// a lost one is replaced (and Connected tells the truth) before the
 	// next write needs it.
 	PingInterval time.Duration
+	// MinInterval is the least time between two sends: the ids written
+	// meanwhile gather and leave together. A write after a quiet spell is
+	// announced at once; under load an instance sends at most 1/MinInterval
+	// transactions a second, however many writes it serves, instead of one
+	// per write or two (each costs every listener a notification, and
+	// PostgreSQL a commit through its notify queue). It adds at most
+	// MinInterval to the 1 s coherence budget.
+	MinInterval time.Duration
 
 	mu      sync.Mutex
 	pending map[uint32]struct{}
@@ -82,6 +90,7 @@ func NewAnnouncer(cfg *pgx.ConnConfig, log *slog.Logger) *Announcer {
 		RetryInterval: time.Second,
 		SendTimeout:   5 * time.Second,
 		PingInterval:  time.Second,
+		MinInterval:   DefaultAnnounceInterval,
 		pending:       map[uint32]struct{}{},
 		wake:          make(chan struct{}, 1),
 		connectedSig:  make(chan struct{}, 1),
@@ -195,8 +204,20 @@ func (a *Announcer) run(ctx context.Context, bye *atomic.Bool) {
 		}
 		a.batches.Add(1)
 		a.products.Add(uint64(len(ids)))
+		if a.MinInterval > 0 {
+			gather := time.NewTimer(a.MinInterval)
+			select {
+			case <-gather.C:
+			case <-ctx.Done():
+				gather.Stop()
+			}
+		}
 	}
 }
+
+// DefaultAnnounceInterval is Announcer.MinInterval unless told otherwise:
+// 10 ms, a hundredth of the coherence budget.
+const DefaultAnnounceInterval = 10 * time.Millisecond
 
 // lose drops a connection that failed; run connects again at once.
 func (a *Announcer) lose(conn *pgx.Conn, err error, products int) {

@@ -511,3 +511,33 @@ func TestListenerBypassesWhileDown(t *testing.T) {
 		t.Fatal("cache still bypassed after the listener came back")
 	}
 }
+
+// TestAnnouncerGathersWithinInterval: under a steady stream of writes the
+// announcer sends at most one transaction per MinInterval (every id still
+// announced); without it, it sends one per write or two.
+func TestAnnouncerGathersWithinInterval(t *testing.T) {
+	raw := listenRaw(t)
+	a := NewAnnouncer(connConfig(t), nil)
+	a.MinInterval = 100 * time.Millisecond
+	stop := a.Start()
+	defer stop(true)
+	if hello := raw.next(t); hello.Payload != payloadHello {
+		t.Fatalf("first notification %q, want the greeting", hello.Payload)
+	}
+	want := map[uint32]bool{}
+	start := time.Now()
+	for i := uint32(0); time.Since(start) < 500*time.Millisecond; i++ {
+		id := 2_000_000 + i
+		want[id] = true
+		a.Add(id)
+		time.Sleep(200 * time.Microsecond)
+	}
+	elapsed := time.Since(start)
+	raw.collect(t, want)
+	// One send at once, then at most one per 100 ms of the stream, and the
+	// one after it ends.
+	if most := uint64(elapsed/a.MinInterval) + 2; a.Batches() > most {
+		t.Fatalf("%d sends for %d ids over %v, want at most %d", a.Batches(), len(want), elapsed, most)
+	}
+	t.Logf("%d ids in %d sends over %v", len(want), a.Batches(), elapsed)
+}
