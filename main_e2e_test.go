@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -117,33 +119,41 @@ func TestDevStartsAndStopsCleanly(t *testing.T) {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	os.Chmod(dir, 0o755)
-	port := freePort(t)
-
-	cmd := exec.Command(bin, "dev", "-data-dir", filepath.Join(dir, "data"), "-demo-products", "300")
-	cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT="+strconv.Itoa(port))
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	// The port is picked free, but until catwalk dev binds it an outgoing
+	// connection of another test may take it as its local port: then the
+	// process exits at once ("address already in use") and is started
+	// again on another port. A start that fails otherwise fails the test.
+	var (
+		cmd    *exec.Cmd
+		out    bytes.Buffer
+		base   string
+		exited chan error
+	)
+	deadline := time.Now().Add(90 * time.Second)
+	for attempt := 1; ; attempt++ {
+		port := freePort(t)
+		out.Reset()
+		cmd = exec.Command(bin, "dev", "-data-dir", filepath.Join(dir, "data"), "-demo-products", "300")
+		cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT="+strconv.Itoa(port))
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		exited = make(chan error, 1)
+		go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(cmd, exited)
+		base = "http://127.0.0.1:" + strconv.Itoa(port)
+		up, err := waitHealthy(base, exited, deadline)
+		if up {
+			break
+		}
+		if attempt < 3 && strings.Contains(out.String(), "address already in use") {
+			continue
+		}
+		cmd.Process.Kill()
+		t.Fatalf("catwalk dev did not answer /healthz (%v); output:\n%s", err, out.String())
 	}
 	defer cmd.Process.Kill()
 
-	base := "http://127.0.0.1:" + strconv.Itoa(port)
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		resp, err := http.Get(base + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				t.Fatalf("/healthz = %d", resp.StatusCode)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("catwalk dev did not answer /healthz in time; output:\n%s", out.String())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
 	// Ready once its pools are warm (every connection open, statements
 	// prepared): shortly after it answers at all.
 	for {
@@ -197,10 +207,8 @@ func TestDevStartsAndStopsCleanly(t *testing.T) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
-	case err := <-done:
+	case err := <-exited:
 		if err != nil {
 			t.Fatalf("catwalk dev exited with %v; output:\n%s", err, out.String())
 		}
@@ -269,5 +277,28 @@ func TestETLMetricsServer(t *testing.T) {
 	stop()
 	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
 		t.Error("the metrics server still answers after stop")
+	}
+}
+
+// waitHealthy polls base's /healthz until it answers 200 (true), the
+// process exits (its Wait error on exited) or the deadline passes.
+func waitHealthy(base string, exited <-chan error, deadline time.Time) (bool, error) {
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != 200 {
+				return false, fmt.Errorf("/healthz = %d", resp.StatusCode)
+			}
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, errors.New("timed out")
+		}
+		select {
+		case err := <-exited:
+			return false, fmt.Errorf("exited: %v", err)
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 }
