@@ -59,7 +59,8 @@ func TestNginxOperations(t *testing.T) {
 		}
 	}
 
-	// least_conn spreads sequential requests over all three instances.
+	// Requests without a product (hashed on the random request id) spread
+	// over all three instances.
 	for range 30 {
 		if r := do(t, "GET", c.Nginx.URL("/healthz"), ""); r.Status != 200 {
 			t.Fatalf("GET /healthz: %d", r.Status)
@@ -406,4 +407,52 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 		t.Errorf("only %d requests succeeded after SIGTERM: load did not continue", after)
 	}
 	t.Logf("%d requests, none lost; victim log:\n%s", ok.Load(), victim.out.String())
+}
+
+// TestNginxProductAffinity: NGINX sends every read of one product to one
+// instance (hash on product_id), and different products to all three.
+func TestNginxProductAffinity(t *testing.T) {
+	c := startCluster(t)
+	const route = `catwalk_http_requests_total{route="/reviews/meta",method="GET",status="200"}`
+	count := func() []float64 {
+		t.Helper()
+		out := make([]float64, len(c.Instances))
+		for i, in := range c.Instances {
+			out[i], _ = metricValue(do(t, "GET", in.URL("/metrics"), "").Body, route)
+		}
+		return out
+	}
+	before := count()
+	for range 20 {
+		if r := do(t, "GET", c.Nginx.URL("/reviews/meta?product_id=777"), ""); r.Status != 200 {
+			t.Fatalf("GET meta: %d %s", r.Status, r.Body)
+		}
+	}
+	after := count()
+	served := 0
+	for i := range after {
+		switch d := after[i] - before[i]; d {
+		case 0:
+		case 20:
+			served++
+		default:
+			t.Errorf("instance %d served %v of product 777's 20 reads, want all or none", i+1, d)
+		}
+	}
+	if served != 1 {
+		t.Fatalf("%d instances served product 777, want exactly 1 (%v → %v)", served, before, after)
+	}
+	// Sixty products spread over all three.
+	before = count()
+	for p := range 60 {
+		if r := do(t, "GET", c.Nginx.URL("/reviews/meta?product_id="+strconv.Itoa(1000+p)), ""); r.Status != 200 {
+			t.Fatalf("GET meta: %d %s", r.Status, r.Body)
+		}
+	}
+	after = count()
+	for i := range after {
+		if after[i] == before[i] {
+			t.Errorf("instance %d served none of 60 products (%v → %v)", i+1, before, after)
+		}
+	}
 }
