@@ -61,6 +61,7 @@ type config struct {
 	maxErrorRate  float64
 	allowRemote   bool
 	jsonPath      string
+	warm          bool
 	htmlPath      string
 	slo           string
 	fullScale     bool
@@ -94,6 +95,7 @@ threshold fails.`)
 	fs.DurationVar(&c.timeout, "timeout", 5*time.Second, "per-request timeout")
 	fs.DurationVar(&c.p99, "p99", 0, "replace the SLO's per-operation latency thresholds by one on the p99 of all requests (0: the SLO's)")
 	fs.Float64Var(&c.maxErrorRate, "max-error-rate", -1, "threshold on the share of failed requests, and on that of failed checks (-1: the SLO's)")
+	fs.BoolVar(&c.warm, "warm", false, "before the run, read every hot product of the scenario once per cache key its mix reads (uncounted; see warm.go)")
 	fs.StringVar(&c.jsonPath, "json", "", "also write the run's figures as JSON to this file (overall, per operation, per second; see summary.go)")
 	fs.StringVar(&c.htmlPath, "html", "", "also write an HTML report to this file: latency over time per operation, thresholds (bench/loadhtml)")
 	fs.Func("ops", "comma-separated operations of the scenario's mix to keep, at their weights (default: the whole mix)", func(v string) error {
@@ -229,6 +231,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 	if err := t.setup(s, file.Setup); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
+	}
+	if c.warm {
+		if err := warmHotTimed(ctx, t, s.Mix, min(conns, 64), func(f string, a ...any) { fmt.Fprintf(stdout, f, a...) }); err != nil {
+			fmt.Fprintln(stderr, "load:", err)
+			return 1
+		}
 	}
 	p := newPicker(s.Mix)
 	st := newStats(s.Mix)

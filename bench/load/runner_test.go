@@ -302,3 +302,34 @@ func TestRunAllowNonLoopbackSuccess(t *testing.T) {
 		t.Fatalf("want 2 failed requests:\n%s", stdout.String())
 	}
 }
+
+// -warm reads every hot product once per cache key of the mix before the
+// measured run, uncounted: shop's reads over 1,000 products have a hot set
+// of 50, four keys each (three sorts and meta).
+func TestRunWarmSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	code, out, errOut := runLoad(t, dial, "-scenario", "shop", "-ops", "list,meta", "-warm", "-rate", "400", "-duration", "250ms", "-p99", "10s")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	if !strings.Contains(out, "warm-up: read the 50 hot products' 200 cache keys in ") {
+		t.Fatalf("no warm-up line:\n%s", out)
+	}
+	if !strings.Contains(out, "result scenario=shop mode=open requests=100 ok=100 errors=0 ") {
+		t.Fatalf("the warm-up counted in the run:\n%s", out)
+	}
+	if got := a.total(); got != 300 {
+		t.Fatalf("server saw %d requests %v, want 200 warm-up reads and 100 measured", got, a.counts)
+	}
+}
+
+// A warm-up read that fails stops the run before it starts.
+func TestRunWarmFailure(t *testing.T) {
+	a := &fakeAPI{status: 503}
+	dial := startFake(t, a)
+	code, out, errOut := runLoad(t, dial, "-scenario", "shop", "-ops", "list,meta", "-warm", "-rate", "400", "-duration", "250ms")
+	if code != 1 || !strings.Contains(errOut, "warm-up: GET /reviews") || !strings.Contains(errOut, "answered 503") {
+		t.Fatalf("exit %d, want 1 and the failing warm-up read\n%s\n%s", code, out, errOut)
+	}
+}
