@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -36,14 +37,23 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+func freePort(tb testing.TB) int {
+	tb.Helper()
+	// Below Linux's ephemeral range (32768–60999 by default), so no
+	// outgoing connection of a parallel test takes the port as its local
+	// one between this check and the process binding it (which happened
+	// with ports the kernel picked: "address already in use").
+	for range 100 {
+		port := 20000 + rand.IntN(12000)
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	tb.Fatal("no free port in 20000–31999")
+	return 0
 }
 
 func TestServeRefusesSchemaBehind(t *testing.T) {
