@@ -11,6 +11,7 @@ import (
 
 	"github.com/valyala/fasthttp"
 
+	"github.com/catwalk/reviews/nrtxn"
 	"github.com/catwalk/reviews/queries"
 )
 
@@ -69,7 +70,7 @@ func (h *Handler) postReview(ctx *fasthttp.RequestCtx) {
 		sum := sha256.Sum256(raw)
 		k = &queries.IdempotencyKey{Key: key, RequestHash: sum[:]}
 	}
-	c, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	c, cancel := context.WithTimeout(nrtxn.Context(ctx), writeTimeout)
 	defer cancel()
 	id, stored, err := h.store.CreateReview(c, r, k)
 	if err != nil {
@@ -147,7 +148,7 @@ func (h *Handler) changeReview(ctx *fasthttp.RequestCtx, change func(c context.C
 		writeError(ctx, err)
 		return
 	}
-	c, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	c, cancel := context.WithTimeout(nrtxn.Context(ctx), writeTimeout)
 	defer cancel()
 	product, changed, err := change(c, id, key)
 	if err != nil {
