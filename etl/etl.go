@@ -159,9 +159,9 @@ func (s *Summary) WriteTable(w io.Writer) {
 	fmt.Fprintf(w, "%-36s %8s %8.1f\n", "total (wall clock)", "", s.Total.Seconds())
 }
 
-// review is what later files need to know of a kept review: its product,
-// negated when the review is reported. Zero: no such review.
-type review = int32
+// signedProduct is what later files need to know of a kept review: its
+// product id, negated when the review is reported. Zero: no such review.
+type signedProduct = int32
 
 // characteristic is a kept characteristic and its aggregates.
 type characteristic struct {
@@ -189,7 +189,7 @@ type loader struct {
 	summary Summary
 
 	// Written by one stage, read by later ones once a channel says so.
-	reviews   idTable[review]
+	reviews   idTable[signedProduct]
 	photos    idTable[bool]
 	chars     idTable[characteristic]
 	charRevs  idTable[bool]
@@ -319,7 +319,7 @@ func (l *loader) run(ctx context.Context) error {
 			return err
 		}
 		recv := &feedReceiver{ch: l.feed.ch}
-		streamed := func(rid int32) (review, error) { return recv.review(gctx, rid) }
+		streamed := func(rid int32) (signedProduct, error) { return recv.review(gctx, rid) }
 		err := l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
 			if err := l.loadCharacteristicReviews(gctx, tx, streamed); err != nil {
 				return err
@@ -339,7 +339,7 @@ func (l *loader) run(ctx context.Context) error {
 		if err := wait(gctx, reviewsCopied); err != nil {
 			return err
 		}
-		settled := func(rid int32) (review, error) { return l.reviews.get(rid), nil }
+		settled := func(rid int32) (signedProduct, error) { return l.reviews.get(rid), nil }
 		return l.table(gctx, "characteristic_reviews", func(tx pgx.Tx) error {
 			if err := l.loadCharacteristicReviews(gctx, tx, settled); err != nil {
 				return err

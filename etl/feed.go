@@ -16,7 +16,7 @@ import (
 // feedBatch is a run of kept reviews. Every review id up to upTo is settled.
 type feedBatch struct {
 	ids      []int32
-	reviews  []review
+	reviews  []signedProduct
 	upTo     int32
 	last     bool // the reviews pass has ended: every id is settled
 	unsorted bool // the kept ids went down: nothing is settled before the end
@@ -39,7 +39,7 @@ type feedSender struct {
 func newFeed() *feedSender { return &feedSender{ch: make(chan feedBatch, 256)} }
 
 // kept records a kept review; upTo is the largest kept id so far.
-func (f *feedSender) kept(ctx context.Context, id int32, r review) error {
+func (f *feedSender) kept(ctx context.Context, id int32, r signedProduct) error {
 	if f.done {
 		return nil
 	}
@@ -86,14 +86,14 @@ func (f *feedSender) end(ctx context.Context) error {
 // the kept reviews received so far.
 type feedReceiver struct {
 	ch      chan feedBatch
-	reviews idTable[review]
+	reviews idTable[signedProduct]
 	upTo    int32
 	last    bool
 }
 
 // review returns what is known of review id once it is settled, waiting
 // for the batch that settles it.
-func (r *feedReceiver) review(ctx context.Context, id int32) (review, error) {
+func (r *feedReceiver) review(ctx context.Context, id int32) (signedProduct, error) {
 	for !r.last && id > r.upTo {
 		var b feedBatch
 		select {

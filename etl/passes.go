@@ -291,7 +291,7 @@ var charReviewColumns = []string{"id", "characteristic_id", "review_id", "value"
 // loadCharacteristicReviews copies the valid values and sums them per
 // characteristic over non-reported reviews. lookup tells what is known of a
 // review (zero: not kept); it may wait for the reviews pass.
-func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx, lookup func(int32) (review, error)) error {
+func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx, lookup func(int32) (signedProduct, error)) error {
 	// A restarted attempt starts from nothing.
 	*l.stats(CharacteristicReviewsFile) = FileStats{File: CharacteristicReviewsFile}
 	l.charRevs = idTable[bool]{}
@@ -346,7 +346,7 @@ func (l *loader) loadCharacteristicReviews(ctx context.Context, tx pgx.Tx, looku
 	return cerr
 }
 
-func (l *loader) checkCharacteristicReview(f [][]byte, lookup func(int32) (review, error)) (id, cid, rid int32, value int16, why string, err error) {
+func (l *loader) checkCharacteristicReview(f [][]byte, lookup func(int32) (signedProduct, error)) (id, cid, rid int32, value int16, why string, err error) {
 	id, why = parseID(f[0])
 	if why != "" {
 		return 0, 0, 0, 0, reason("id", why), nil
