@@ -423,7 +423,7 @@ func TestPipeUnderLoad(t *testing.T) {
 // CPUs, can be set, and never exceeds the pool's connections.
 func TestReadPipelines(t *testing.T) {
 	s := New(mustPool(t)) // pgxpool's default size: at least 4
-	conns := int(s.Pool().Config().MaxConns)
+	conns := int(s.WritePool().Config().MaxConns)
 	if got, want := s.ReadPipelines(), min(DefaultReadPipelines(), conns); got != want {
 		t.Errorf("default: %d pipelines, want %d", got, want)
 	}

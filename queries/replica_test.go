@@ -87,7 +87,7 @@ func TestReplicaRouting(t *testing.T) {
 	// Reads are served from the replica once a probe has seen it current.
 	eventually(t, "reads of product 8 go to the replica", func() bool { return s.reader(8).pool == replica })
 	eventually(t, "strict store reads from the replica", func() bool { return strict.reader(8).pool == replica })
-	if !inRecovery(t, s.reader(8).pool) || inRecovery(t, s.Pool()) {
+	if !inRecovery(t, s.reader(8).pool) || inRecovery(t, s.WritePool()) {
 		t.Fatal("reader(8) is not the standby, or Pool() is not the primary")
 	}
 	eventually(t, "review 7001 replicated", func() bool { return helpfulness(t, replica, 7001) == 0 })

@@ -28,8 +28,9 @@ func New(pool *pgxpool.Pool) *Store {
 	return s
 }
 
-// Pool is the pool the store runs on.
-func (s *Store) Pool() *pgxpool.Pool { return s.pool }
+// WritePool is the pool the store's writes run on, and its reads too unless
+// ReadOptions.Pool or a replica says otherwise (see ReadPool, ReplicaPool).
+func (s *Store) WritePool() *pgxpool.Pool { return s.pool }
 
 // reader returns the pipe that serves reads of product: the read replica's
 // when one is configured and holds every write this process has seen for

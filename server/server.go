@@ -448,8 +448,8 @@ func writeCacheMetrics(w io.Writer, c *cache.Cache) {
 }
 
 func writeStoreMetrics(w io.Writer, s *queries.Store) {
-	writePoolMetrics(w, "primary", s.Pool())
-	if p := s.ReadPool(); p != s.Pool() {
+	writePoolMetrics(w, "primary", s.WritePool())
+	if p := s.ReadPool(); p != s.WritePool() {
 		writePoolMetrics(w, "primary_reads", p)
 	}
 	if rp := s.ReplicaPool(); rp != nil {
