@@ -113,13 +113,13 @@ func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, metri
 	if err != nil {
 		return err
 	}
-	var any bool
-	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM reviews)").Scan(&any)
+	var hasReviews bool
+	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM reviews)").Scan(&hasReviews)
 	conn.Close(ctx)
 	if err != nil {
 		return err
 	}
-	if any {
+	if hasReviews {
 		fmt.Fprintln(stdout, "the database holds reviews: no demo dataset loaded")
 		return nil
 	}
