@@ -18,7 +18,8 @@ import (
 )
 
 // Start connects an agent for appName with licenseKey. With an empty key it
-// returns nil and starts nothing: the caller skips Wrap and Stop.
+// returns nil and starts nothing; the caller needs no test of its own, as
+// Wrap and Stop take that nil and do nothing.
 func Start(appName, licenseKey string, opts ...newrelic.ConfigOption) (*newrelic.Application, error) {
 	if licenseKey == "" {
 		return nil, nil

@@ -29,14 +29,19 @@ import (
 	"github.com/catwalk/reviews/schema"
 )
 
-// Config is everything `catwalk serve` can be told. Zero durations and
-// sizes take the defaults of cmd_serve.go's flags.
+// Config is everything `catwalk serve` can be told. Zero is not always the
+// default of cmd_serve.go's flag of the same name: a zero DrainDelay,
+// SlowRequest or CacheControlMaxAge turns that feature off, and a zero
+// DBMaxConns leaves the write pool's size to the URL or to pgxpool. The
+// other zero durations and sizes take the flag's default (set by
+// setDefaults, handlers.Config and queries.ReplicaOptions).
 type Config struct {
 	DatabaseURL string
 	// DatabaseReadURL, when set, is a streaming replica of DatabaseURL that
 	// serves reads; writes and LISTEN stay on DatabaseURL.
 	DatabaseReadURL string
-	// DBMaxConns sizes the write pool when its URL has no pool_max_conns.
+	// DBMaxConns sizes the write pool when its URL has no pool_max_conns
+	// (0: pgxpool's default).
 	DBMaxConns int
 	// DBReadPipelines bounds the read batches in flight on each pool
 	// (0: queries.DefaultReadPipelines); the primary's reads get a pool of
@@ -66,7 +71,7 @@ type Config struct {
 	// SlowRequest: requests taking at least this long are logged (0: none).
 	SlowRequest time.Duration
 	// DrainDelay is how long the server keeps serving with /readyz at 503
-	// before it stops accepting, so balancers take it out first.
+	// before it stops accepting, so balancers take it out first (0: none).
 	DrainDelay time.Duration
 	// ShutdownTimeout bounds how long in-flight requests may finish.
 	ShutdownTimeout time.Duration
@@ -246,9 +251,6 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	memLimit := setMemoryLimit(cfg.CacheMaxBytes)
 
-	// Readiness waits for both pools of the primary to be warm (see
-	// warmth); a replica's pool warms its connections too, but reads fall
-	// back to the primary while it is not current, so it does not gate.
 	// The agent first: the pools' connections trace their statements when
 	// it runs. Deferred first, it stops after the pools have closed.
 	nr, err := nrtxn.Start(cfg.NewRelicAppName, cfg.NewRelicLicenseKey)
@@ -258,6 +260,9 @@ func Run(ctx context.Context, cfg Config) error {
 	defer nrtxn.Stop(nr, 5*time.Second)
 	traced := nr != nil
 
+	// Readiness waits for both pools of the primary to be warm (see
+	// warmth); a replica's pool warms its connections too, but reads fall
+	// back to the primary while it is not current, so it does not gate.
 	writesWarm, readsWarm := newWarmth("primary", log), newWarmth("primary_reads", log)
 	primary, err := newPool(ctx, cfg.DatabaseURL, cfg.DBMaxConns, writePool, writesWarm, log, traced)
 	if err != nil {
