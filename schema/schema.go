@@ -112,16 +112,13 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 	return applied, nil
 }
 
-// Version reports the highest migration applied to the database (0 when none).
-func Version(ctx context.Context, q Querier) (int, error) {
-	return version(ctx, q)
-}
-
 // Querier is the part of pgx a version check needs.
 type Querier interface {
 	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
 }
 
+// version reports the highest migration applied to the database (0 when
+// none).
 func version(ctx context.Context, q Querier) (int, error) {
 	var exists bool
 	if err := q.QueryRow(ctx, "SELECT to_regclass('schema_migrations') IS NOT NULL").Scan(&exists); err != nil {
