@@ -257,9 +257,6 @@ func flightKey(h uint64) string {
 // The invalidation listener uses it while it cannot hear every write.
 func (c *Cache) SetBypass(on bool) { c.bypass.Store(on) }
 
-// Bypassed reports whether the cache is turned off.
-func (c *Cache) Bypassed() bool { return c.bypass.Load() }
-
 // InvalidateProduct makes every entry of product unreachable.
 func (c *Cache) InvalidateProduct(product uint32) {
 	c.slot(product).Add(1)

@@ -9,8 +9,8 @@ import (
 	"strings"
 )
 
-// EnvName is the variable that backs a flag: upper case, '-' and '.' → '_'.
-func EnvName(flagName string) string {
+// envName is the variable that backs a flag: upper case, '-' and '.' → '_'.
+func envName(flagName string) string {
 	return strings.NewReplacer("-", "_", ".", "_").Replace(strings.ToUpper(flagName))
 }
 
@@ -28,9 +28,9 @@ func Parse(fs *flag.FlagSet, args []string) error {
 		if set[f.Name] || err != nil {
 			return
 		}
-		if v, ok := os.LookupEnv(EnvName(f.Name)); ok && v != "" {
+		if v, ok := os.LookupEnv(envName(f.Name)); ok && v != "" {
 			if e := fs.Set(f.Name, v); e != nil {
-				err = fmt.Errorf("environment %s=%q: %v", EnvName(f.Name), v, e)
+				err = fmt.Errorf("environment %s=%q: %v", envName(f.Name), v, e)
 				fmt.Fprintln(fs.Output(), err)
 			}
 		}
@@ -45,7 +45,7 @@ func Usage(fs *flag.FlagSet, synopsis string) func() {
 		fmt.Fprintf(w, "%s\n\nFlags (each falls back to the environment variable in brackets):\n", synopsis)
 		fs.VisitAll(func(f *flag.Flag) {
 			name, usage := flag.UnquoteUsage(f)
-			fmt.Fprintf(w, "  -%s %s\t[%s]\n    \t%s", f.Name, name, EnvName(f.Name), usage)
+			fmt.Fprintf(w, "  -%s %s\t[%s]\n    \t%s", f.Name, name, envName(f.Name), usage)
 			if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
 				fmt.Fprintf(w, " (default %q)", f.DefValue)
 			}

@@ -39,7 +39,7 @@ func TestParseBadEnv(t *testing.T) {
 }
 
 func TestEnvName(t *testing.T) {
-	if got := EnvName("cache-max-bytes"); got != "CACHE_MAX_BYTES" {
-		t.Fatalf("EnvName = %q", got)
+	if got := envName("cache-max-bytes"); got != "CACHE_MAX_BYTES" {
+		t.Fatalf("envName = %q", got)
 	}
 }

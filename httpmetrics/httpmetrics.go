@@ -28,8 +28,8 @@ var latencyBuckets = []float64{
 	0.1, 0.25, 0.5, 1, 2.5, 5, 10,
 }
 
-// Unmatched is the route label of requests no route matched (404, 405).
-const Unmatched = "unmatched"
+// unmatched is the route label of requests no route matched (404, 405).
+const unmatched = "unmatched"
 
 // Metrics is safe for concurrent use. Make one with New.
 type Metrics struct {
@@ -111,7 +111,7 @@ func (m *Metrics) Wrap(next fasthttp.RequestHandler) fasthttp.RequestHandler {
 		d := time.Since(start)
 		route, _ := ctx.UserValue(router.MatchedRoutePathParam).(string)
 		if route == "" {
-			route = Unmatched
+			route = unmatched
 		}
 		method := methodLabel(ctx.Method())
 		status := ctx.Response.StatusCode()

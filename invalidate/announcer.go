@@ -90,7 +90,7 @@ func NewAnnouncer(cfg *pgx.ConnConfig, log *slog.Logger) *Announcer {
 		RetryInterval: time.Second,
 		SendTimeout:   5 * time.Second,
 		PingInterval:  time.Second,
-		MinInterval:   DefaultAnnounceInterval,
+		MinInterval:   defaultAnnounceInterval,
 		pending:       map[uint32]struct{}{},
 		wake:          make(chan struct{}, 1),
 		connectedSig:  make(chan struct{}, 1),
@@ -215,9 +215,9 @@ func (a *Announcer) run(ctx context.Context, bye *atomic.Bool) {
 	}
 }
 
-// DefaultAnnounceInterval is Announcer.MinInterval unless told otherwise:
+// defaultAnnounceInterval is Announcer.MinInterval unless told otherwise:
 // 10 ms, a hundredth of the coherence budget.
-const DefaultAnnounceInterval = 10 * time.Millisecond
+const defaultAnnounceInterval = 10 * time.Millisecond
 
 // lose drops a connection that failed; run connects again at once.
 func (a *Announcer) lose(conn *pgx.Conn, err error, products int) {

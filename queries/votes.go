@@ -102,14 +102,14 @@ type voteJob struct {
 	done    chan struct{}
 }
 
-// DefaultVotePipelines is how many vote batches may be in flight at once
+// defaultVotePipelines is how many vote batches may be in flight at once
 // unless told otherwise: as for reads, the CPUs this process may use, at
 // least 2.
-func DefaultVotePipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
+func defaultVotePipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 func newVotePipe(pool *pgxpool.Pool, n int, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
 	if n < 1 {
-		n = DefaultVotePipelines()
+		n = defaultVotePipelines()
 	}
 	n = max(1, min(n, int(pool.Config().MaxConns)))
 	return &votePipe{pool: pool, slots: make(chan struct{}, n), write: write}
