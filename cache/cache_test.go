@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -93,27 +94,31 @@ func TestFetchErrorIsNotCached(t *testing.T) {
 	}
 }
 
+// TestConcurrentMissesFillOnce: misses of one key that overlap run one fill.
+// The callers run in a synctest bubble: synctest.Wait returns once every
+// one of them is blocked, the first in its fill on release, the others on
+// that flight (a caller that had not joined it would still be running, or
+// blocked in a fill of its own).
 func TestConcurrentMissesFillOnce(t *testing.T) {
 	c := mustCache(t)
 	k := Key{Kind: KindList, Product: 9, Page: 1, Count: 5}
 	var calls atomic.Int32
-	release := make(chan struct{})
-	var wg, started sync.WaitGroup
-	started.Add(20)
-	for range 20 {
-		wg.Go(func() {
-			started.Done()
-			c.Fetch(k, func() ([]byte, error) {
-				calls.Add(1)
-				<-release
-				return []byte("x"), nil
+	synctest.Test(t, func(t *testing.T) {
+		release := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				c.Fetch(k, func() ([]byte, error) {
+					calls.Add(1)
+					<-release
+					return []byte("x"), nil
+				})
 			})
-		})
-	}
-	started.Wait()
-	time.Sleep(200 * time.Millisecond) // let every goroutine join the flight
-	close(release)
-	wg.Wait()
+		}
+		synctest.Wait()
+		close(release)
+		wg.Wait()
+	})
 	if n := calls.Load(); n != 1 {
 		t.Fatalf("fill ran %d times for 20 concurrent misses, want 1", n)
 	}

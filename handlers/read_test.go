@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/fasthttp/router"
@@ -135,7 +136,8 @@ func TestReadContract(t *testing.T) {
 	pool := mustReadDB(t, readFixtureSQL)
 	store := &countingStore{Store: queries.New(pool)}
 	uncached := New(store, nil, Config{MaxPageSize: 3}, nil).Router()
-	cached := New(store, mustCache(t), Config{MaxPageSize: 3}, nil).Router()
+	c := mustCache(t)
+	cached := New(store, c, Config{MaxPageSize: 3}, nil).Router()
 
 	f := func(name, method, uri string) {
 		t.Helper()
@@ -145,7 +147,7 @@ func TestReadContract(t *testing.T) {
 			if again := dump(serve(cached, method, uri)); again != got {
 				t.Errorf("%s: cached answer differs\n got: %s\nwant: %s", name, again, got)
 			}
-			time.Sleep(10 * time.Millisecond) // ristretto applies sets asynchronously
+			c.Wait() // ristretto applies sets asynchronously
 		}
 	}
 	// Lists: defaults, the three orders and their tie-breaks, pagination.
@@ -301,45 +303,51 @@ func TestReadCache(t *testing.T) {
 }
 
 // TestReadConcurrentMissesQueryOnce: many simultaneous misses of one key run
-// one statement.
+// one statement. The requests run in a synctest bubble, so synctest.Wait
+// returns exactly when every one of them is blocked: the first in the
+// store, held by the gate, the others on its flight (one that had not
+// joined it would still be running). The gated store answers with the
+// aggregates PostgreSQL gave before the bubble: a network round trip
+// inside it would run against its fake clock.
 func TestReadConcurrentMissesQueryOnce(t *testing.T) {
 	pool := mustReadDB(t, readFixtureSQL)
-	gate := make(chan struct{})
-	store := &gatedStore{countingStore: countingStore{Store: queries.New(pool)}, gate: gate}
-	c := mustCache(t)
-	h := New(store, c, Config{}, nil).Router()
-	done := make(chan string, 20)
-	for range 20 {
-		go func() { done <- string(serve(h, "GET", "/reviews/meta?product_id=1").Body()) }()
+	meta, err := queries.New(pool).ProductMeta(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// Every request has missed once its Get counted; give the last ones a
-	// moment to join the flight, which the gate holds open.
-	for deadline := time.Now().Add(10 * time.Second); c.Stats().Misses < 20; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("only %d of 20 requests reached the cache", c.Stats().Misses)
+	want := string(serve(New(queries.New(pool), nil, Config{}, nil).Router(), "GET", "/reviews/meta?product_id=1").Body())
+	store := &gatedStore{meta: meta}
+	h := New(store, mustCache(t), Config{}, nil).Router()
+	synctest.Test(t, func(t *testing.T) {
+		store.gate = make(chan struct{})
+		done := make(chan string, 20)
+		for range 20 {
+			go func() { done <- string(serve(h, "GET", "/reviews/meta?product_id=1").Body()) }()
 		}
-	}
-	time.Sleep(100 * time.Millisecond)
-	close(gate)
-	first := <-done
-	for range 19 {
-		if got := <-done; got != first {
-			t.Fatalf("answers differ: %s vs %s", got, first)
+		synctest.Wait()
+		close(store.gate)
+		for range 20 {
+			if got := <-done; got != want {
+				t.Fatalf("answer %s, want %s", got, want)
+			}
 		}
-	}
+	})
 	if n := store.metas.Load(); n != 1 {
 		t.Fatalf("20 concurrent misses ran %d statements, want 1", n)
 	}
 }
 
+// gatedStore answers ProductMeta with meta once gate is closed.
 type gatedStore struct {
 	countingStore
+	meta queries.Meta
 	gate chan struct{}
 }
 
 func (s *gatedStore) ProductMeta(ctx context.Context, product int32) (queries.Meta, error) {
+	s.metas.Add(1)
 	<-s.gate
-	return s.countingStore.ProductMeta(ctx, product)
+	return s.meta, nil
 }
 
 // TestReadServer runs the real fasthttp server: requests fasthttp parses

@@ -122,7 +122,7 @@ func TestStopWhenProcessExits(t *testing.T) {
 	if err := c.StopWhenProcessExits(owner.Process.Pid); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(1500 * time.Millisecond)
+	waitWatchdogSleeps(t, c, 2)
 	if _, ok := c.running(); !ok {
 		t.Fatal("the watchdog stopped the server while its process was alive")
 	}
@@ -137,6 +137,53 @@ func TestStopWhenProcessExits(t *testing.T) {
 			t.Fatal("server still running 30 s after its process was killed")
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitWatchdogSleeps waits until the watchdog of c (the shell that
+// StopWhenProcessExits started) has begun n of its one-second sleeps: each
+// follows a check that found the process it watches alive. The watchdog is
+// another process, so /proc is polled, within a deadline.
+func waitWatchdogSleeps(t *testing.T, c *Cluster, n int) {
+	t.Helper()
+	script := filepath.Join(c.DataDir, "postmaster.pid") // only the watchdog's command line names it
+	watchdog := 0
+	sleeps := map[int]bool{}
+	for deadline := time.Now().Add(30 * time.Second); len(sleeps) < n; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("watchdog (pid %d) began %d of %d sleeps within 30 s", watchdog, len(sleeps), n)
+		}
+		entries, err := os.ReadDir("/proc")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			var pid int
+			if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+				continue
+			}
+			stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil {
+				continue // gone already
+			}
+			// "pid (comm) state ppid ...": comm may hold spaces.
+			open, closing := strings.IndexByte(string(stat), '('), strings.LastIndexByte(string(stat), ')')
+			if open < 0 || closing < open {
+				continue
+			}
+			comm := string(stat[open+1 : closing])
+			var state string
+			var ppid int
+			fmt.Sscan(string(stat[closing+1:]), &state, &ppid)
+			switch {
+			case watchdog == 0 && comm == "sh":
+				if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && strings.Contains(string(cmdline), script) {
+					watchdog = pid
+				}
+			case watchdog != 0 && ppid == watchdog && comm == "sleep":
+				sleeps[pid] = true
+			}
+		}
 	}
 }
 

@@ -25,9 +25,9 @@ import (
 // concurrency a batch holds one statement and costs what a plain query
 // does; under load a batch serves what queued while the connections were
 // busy, and PostgreSQL reads the statements and writes their answers with
-// one system call each instead of one per statement (with pgbench's own
-// pipeline mode, four list statements per round trip ran 1.7 times as many
-// statements a second as one per round trip on the full-scale data).
+// one system call each instead of one per statement (what that saves
+// PostgreSQL, measured with pgbench's own pipeline mode: BENCHMARKS.md,
+// "Full scale: the read path against its yardsticks").
 //
 // Each statement runs once, in the first batch that takes it, and costs its
 // request one round trip. The statements of a batch run in one implicit
@@ -65,12 +65,12 @@ func newReadPipe(pool *pgxpool.Pool, n int) *readPipe {
 
 // DefaultReadPipelines is how many read batches may be in flight on a pool
 // unless told otherwise: the CPUs this process may use, at least 2. Fewer
-// pipelines make larger batches: on the 2-core benchmark machine, 2
-// pipelines served the most cache misses both at 8 and at 64 concurrent
-// requests, 1.5 times what one pipeline per pool connection (16) served at
-// 64 (bench/pipelines.sh, BENCHMARKS.md "Full scale"). The right number
-// follows the database server's cores; the default assumes the service's
-// machine is the database's size.
+// pipelines make larger batches, and as many pipelines as the benchmark
+// machine's cores served the most cache misses, at low and at high
+// concurrency (bench/pipelines.sh; BENCHMARKS.md, "Full scale: the read path
+// against its yardsticks"). The right number follows the database
+// server's cores; the default assumes the service's machine is the
+// database's size.
 func DefaultReadPipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 
 // ReadOptions configure how a Store runs its read statements.

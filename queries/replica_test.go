@@ -3,25 +3,90 @@ package queries
 import (
 	"context"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/catwalk/reviews/cache"
 	"github.com/catwalk/reviews/testdb"
 )
 
-// startReplica starts a streaming standby of the package's test cluster
-// and returns a pool on the test database there.
-func startReplica(t *testing.T) *pgxpool.Pool {
+// openPool opens a pool on url; tracer, when not nil, sees its queries.
+func openPool(t *testing.T, url string, tracer pgx.QueryTracer) *pgxpool.Pool {
 	t.Helper()
-	pool, err := pgxpool.New(context.Background(), testdb.ReplicaURL(t))
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.ConnConfig.Tracer = tracer
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(pool.Close)
 	return pool
+}
+
+// probeCounter counts the replica probes that finished reading the
+// standby's replay position on a pool, so a test can wait for probes
+// rather than sleep.
+type probeCounter struct {
+	mu    sync.Mutex
+	n     int
+	ended chan struct{} // closed (and forgotten) by the next probe's end
+}
+
+type probeKey struct{}
+
+func (p *probeCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, data pgx.TraceQueryStartData) context.Context {
+	return context.WithValue(ctx, probeKey{}, data.SQL == replicaReplayPosition)
+}
+
+func (p *probeCounter) TraceQueryEnd(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryEndData) {
+	if probe, _ := ctx.Value(probeKey{}).(bool); !probe {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.ended != nil {
+		close(p.ended)
+		p.ended = nil
+	}
+}
+
+// count is the number of probes that have read the replay position.
+func (p *probeCounter) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// waitFor blocks until n probes have read the replay position, failing
+// after 15 s.
+func (p *probeCounter) waitFor(t *testing.T, n int) {
+	t.Helper()
+	timeout := time.After(15 * time.Second)
+	for {
+		p.mu.Lock()
+		if p.n >= n {
+			p.mu.Unlock()
+			return
+		}
+		if p.ended == nil {
+			p.ended = make(chan struct{})
+		}
+		ended := p.ended
+		p.mu.Unlock()
+		select {
+		case <-ended:
+		case <-timeout:
+			t.Fatalf("only %d of %d replica probes within 15s", p.count(), n)
+		}
+	}
 }
 
 func eventually(t *testing.T, what string, cond func() bool) {
@@ -62,17 +127,23 @@ func inRecovery(t *testing.T, pool *pgxpool.Pool) bool {
 func TestReplicaRouting(t *testing.T) {
 	ctx := context.Background()
 	primary := testdb.Pool(t)
-	replica := startReplica(t)
+	// A streaming standby of the package's cluster; each store probes it on
+	// a pool of its own, so the probes of s can be counted.
+	replicaURL := testdb.ReplicaURL(t)
+	probes := &probeCounter{}
+	replica := openPool(t, replicaURL, probes)
+	strictReplica := openPool(t, replicaURL, nil)
 	if _, err := primary.Exec(ctx, `
 		INSERT INTO reviews (id, product_id, rating, date, summary, body, recommend, reviewer_name, reviewer_email)
 		VALUES (7001, 7, 5, now(), 's', 'b', true, 'n', 'n@example.com'),
-		       (8001, 8, 4, now(), 's', 'b', true, 'n', 'n@example.com')`); err != nil {
+		       (8001, 8, 4, now(), 's', 'b', true, 'n', 'n@example.com')
+		ON CONFLICT (id) DO UPDATE SET helpfulness = 0 -- a rerun (-count) starts over`); err != nil {
 		t.Fatal(err)
 	}
 
 	s := NewWithReplica(primary, replica, ReplicaOptions{MaxLag: time.Minute, ProbeInterval: 20 * time.Millisecond})
 	defer s.Close()
-	strict := NewWithReplica(primary, replica, ReplicaOptions{MaxLag: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond})
+	strict := NewWithReplica(primary, strictReplica, ReplicaOptions{MaxLag: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond})
 	defer strict.Close()
 	c, err := cache.New(1<<20, time.Minute)
 	if err != nil {
@@ -86,9 +157,9 @@ func TestReplicaRouting(t *testing.T) {
 
 	// Reads are served from the replica once a probe has seen it current.
 	eventually(t, "reads of product 8 go to the replica", func() bool { return s.reader(8).pool == replica })
-	eventually(t, "strict store reads from the replica", func() bool { return strict.reader(8).pool == replica })
+	eventually(t, "strict store reads from the replica", func() bool { return strict.reader(8).pool == strictReplica })
 	if !inRecovery(t, s.reader(8).pool) || inRecovery(t, s.WritePool()) {
-		t.Fatal("reader(8) is not the standby, or Pool() is not the primary")
+		t.Fatal("reader(8) is not the standby, or WritePool() is not the primary")
 	}
 	eventually(t, "review 7001 replicated", func() bool { return helpfulness(t, replica, 7001) == 0 })
 
@@ -105,7 +176,10 @@ func TestReplicaRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 	written(7) // what the write path does after commit
-	time.Sleep(100 * time.Millisecond)
+	// Let s probe the paused standby after the write: of the next three
+	// probes, the second starts after the write, and the third reads the
+	// replay position only after the second has updated the routing.
+	probes.waitFor(t, probes.count()+3)
 
 	if got := helpfulness(t, replica, 7001); got != 0 {
 		t.Fatalf("paused standby already shows helpfulness %d", got)
@@ -141,7 +215,7 @@ func TestReplicaRouting(t *testing.T) {
 	if got := helpfulness(t, s.reader(7).pool, 7001); got != 42 {
 		t.Errorf("standby chosen for product 7 shows helpfulness %d, want 42", got)
 	}
-	eventually(t, "strict store back on the standby", func() bool { return strict.reader(8).pool == replica })
+	eventually(t, "strict store back on the standby", func() bool { return strict.reader(8).pool == strictReplica })
 	st, ok := s.ReplicaStats()
 	if !ok || st.ToReplica == 0 || st.ToPrimary == 0 {
 		t.Errorf("ReplicaStats = %+v, %v; want reads counted on both pools", st, ok)

@@ -32,8 +32,8 @@ import (
 // and resident memory, must stay within the cache's bytes plus the
 // allowance throughout. Before list bodies were copied at their exact size
 // and charged in full, each page kept a 41 KB buffer charged as its
-// length: this flood held 2.8 GiB of heap with catwalk_cache_bytes at
-// 3.4 MB.
+// length, and this flood's heap outgrew catwalk_cache_bytes many times
+// over (BENCHMARKS.md, "Memory under floods").
 //
 // The flood runs in a process of its own (this test binary, run again for
 // this test alone, on a database of the same cluster), so that no other
