@@ -2,8 +2,13 @@ package etl
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
+	"errors"
 	"io"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // copyWriter writes PostgreSQL's binary COPY format. Rows are encoded
@@ -80,4 +85,31 @@ func (c *copyWriter) null() {
 func (c *copyWriter) close() error {
 	c.w.Write([]byte{0xff, 0xff})
 	return c.w.Flush()
+}
+
+// copyFrom streams what produce writes into table with binary COPY. produce
+// runs in its own goroutine, so parsing overlaps the server's work.
+func copyFrom(ctx context.Context, tx pgx.Tx, table string, columns []string, produce func(*copyWriter) error) error {
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		cw := newCopyWriter(pw)
+		err := produce(cw)
+		if err == nil {
+			err = cw.close()
+		}
+		pw.CloseWithError(err)
+		done <- err
+	}()
+	// FREEZE: the staging table was created in this transaction, so its rows
+	// can be written frozen, with their visibility hint bits set; the first
+	// reads after the switch do not have to rewrite every page.
+	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary, FREEZE)"
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
+	pr.CloseWithError(errors.New("copy ended"))
+	perr := <-done
+	if perr != nil {
+		return perr
+	}
+	return err
 }
