@@ -14,6 +14,7 @@ import (
 
 	"github.com/catwalk/reviews/etl"
 	"github.com/catwalk/reviews/gen"
+	"github.com/catwalk/reviews/progress"
 )
 
 func cmdETL(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -73,7 +74,7 @@ holds up the API behind a long query, and gives up after -switch-timeout.`, stde
 // compose dashboard's "ETL progress").
 func load(ctx context.Context, dbURL string, opt etl.Options, metricsAddr string, stdout io.Writer) error {
 	if metricsAddr != "" {
-		opt.Display = etl.NewDisplay(opt.Progress)
+		opt.Display = progress.NewDisplay(opt.Progress)
 		stop, err := serveETLMetrics(metricsAddr, opt.Display)
 		if err != nil {
 			return err
@@ -90,7 +91,7 @@ func load(ctx context.Context, dbURL string, opt etl.Options, metricsAddr string
 
 // serveETLMetrics serves d's phases and catwalk_etl_running at
 // http://addr/metrics until stop.
-func serveETLMetrics(addr string, d *etl.Display) (stop func(), err error) {
+func serveETLMetrics(addr string, d *progress.Display) (stop func(), err error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w", err)
@@ -99,7 +100,7 @@ func serveETLMetrics(addr string, d *etl.Display) (stop func(), err error) {
 	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
 		io.WriteString(w, "catwalk_etl_running 1\n")
-		d.WritePrometheus(w)
+		etl.WritePrometheus(w, d)
 	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)

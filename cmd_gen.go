@@ -6,8 +6,8 @@ import (
 	"io"
 	"time"
 
-	"github.com/catwalk/reviews/etl"
 	"github.com/catwalk/reviews/gen"
+	"github.com/catwalk/reviews/progress"
 )
 
 func cmdGen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -28,7 +28,7 @@ fraction of bad rows of every kind the ETL rejects and prints their counts.`, st
 		return errUsageMsg(stderr, "gen needs -out DIR")
 	}
 	start := time.Now()
-	prog := etl.StartProgress(stderr, "gen", int64(*products))
+	prog := progress.Start(stderr, "gen", int64(*products))
 	var last int64
 	counts, err := gen.Generate(gen.Options{
 		Dir: *out, Products: *products, Seed: *seed, Dirty: *dirty,

@@ -20,7 +20,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/catwalk/reviews/etl"
+	"github.com/catwalk/reviews/progress"
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -266,7 +266,7 @@ func getJSON(t *testing.T, url string, v any) {
 // TestETLMetricsServer: `-metrics-addr` serves the load's phases in the
 // Prometheus text format while it runs, and nothing once stopped.
 func TestETLMetricsServer(t *testing.T) {
-	d := etl.NewDisplay(nil)
+	d := progress.NewDisplay(nil)
 	d.Start("reviews", 10).Add(5, 3)
 	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
 	stop, err := serveETLMetrics(addr, d)

@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/catwalk/reviews/etl"
+	"github.com/catwalk/reviews/progress"
 )
 
 // loadCompose loads docker-compose.yml as `docker compose config` does
@@ -341,10 +342,10 @@ func exportedSeries(t *testing.T) map[string]bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := etl.NewDisplay(nil)
+	d := progress.NewDisplay(nil)
 	d.Start("reviews", 1)
 	var e strings.Builder
-	d.WritePrometheus(&e)
+	etl.WritePrometheus(&e, d)
 	names := map[string]bool{}
 	for _, line := range strings.Split(string(b)+e.String(), "\n") {
 		if line == "" || line[0] == '#' {

@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/catwalk/reviews/progress"
 	"github.com/catwalk/reviews/schema"
 )
 
@@ -35,9 +36,9 @@ type Options struct {
 	RejectsDir string    // where rejects files go; "" means Dir/rejects
 	Progress   io.Writer // progress output; nil for none
 	// Display, when set, shows the progress instead of a new Display on
-	// Progress, so the caller can export it too (Display.WritePrometheus).
+	// Progress, so the caller can export it too (WritePrometheus).
 	// Load closes it.
-	Display *Display
+	Display *progress.Display
 
 	// MaxRejectRatio is the largest share of a file's lines that may be
 	// rejected (0 to 1); a file with more is refused and nothing switches.
@@ -94,7 +95,7 @@ type meta struct {
 type loader struct {
 	opt     Options
 	pool    *pgxpool.Pool
-	display *Display
+	display *progress.Display
 	began   time.Time
 
 	mu      sync.Mutex // guards summary.Phases
@@ -150,7 +151,7 @@ func Load(ctx context.Context, dbURL string, opt Options) (*Summary, error) {
 	}
 	defer pool.Close()
 	if opt.Display == nil {
-		opt.Display = NewDisplay(opt.Progress)
+		opt.Display = progress.NewDisplay(opt.Progress)
 	}
 	l := &loader{opt: opt, pool: pool, began: time.Now(), display: opt.Display, feed: newFeed()}
 	for _, name := range Files {

@@ -70,7 +70,7 @@ func (l *loader) watchIndexes(ctx context.Context, name string, pid uint32, n in
 	return func() {
 		cancel()
 		wg.Wait()
-		bar.Set(int64(n)*1000, bar.rows.Load())
+		bar.SetUnits(int64(n) * 1000)
 		bar.Done()
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"github.com/catwalk/reviews/progress"
 )
 
 // The source files and their header rows (API.md, "Source data").
@@ -39,7 +41,7 @@ type source struct {
 	rec     record
 	cols    int
 	rejects *rejectWriter
-	prog    *Progress
+	prog    *progress.Progress
 	rows    int64
 	lastN   int64
 	stats   *FileStats
@@ -81,7 +83,7 @@ func (l *loader) open(name, phase string, rejects bool) (*source, error) {
 		return nil, fmt.Errorf("%s: header is %q, want %q", name, s.rec.Raw, headers[name])
 	}
 	if phase == "" {
-		s.prog = NewDisplay(nil).Start("", 0)
+		s.prog = progress.NewDisplay(nil).Start("", 0)
 	} else {
 		s.prog = l.display.Start(phase, st.Size())
 	}

@@ -1,4 +1,8 @@
-package etl
+// Package progress shows the progress of phases that run at the same time:
+// live bars redrawn in place on a terminal and, on anything else (a log
+// file, a pipe, /dev/null), no live line, only plain lines a log can keep.
+// catwalk gen and catwalk etl both draw with it.
+package progress
 
 import (
 	"fmt"
@@ -9,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/term"
 )
 
 // Display shows the progress of phases that may run at the same time: on a
@@ -25,14 +31,13 @@ type Display struct {
 	wg    sync.WaitGroup
 }
 
-// IsTerminal reports whether w is a character device (a terminal).
+// IsTerminal reports whether w is a terminal. It asks the terminal driver
+// (term.IsTerminal) rather than looking for a character device: /dev/null
+// is a character device too, and escape codes redrawn four times a second
+// into it, or into a serial log, are waste or noise.
 func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }
 
 // NewDisplay starts a display on out; a nil out shows nothing.
@@ -121,8 +126,8 @@ type Progress struct {
 	took  atomic.Int64 // nanoseconds, once done
 }
 
-// StartProgress shows a single phase on out (nil: nothing); Done ends it.
-func StartProgress(out io.Writer, name string, total int64) *Progress {
+// Start shows a single phase on out (nil: nothing); Done ends it.
+func Start(out io.Writer, name string, total int64) *Progress {
 	p := NewDisplay(out).Start(name, total)
 	p.own = true
 	return p
@@ -139,6 +144,9 @@ func (p *Progress) Set(units, rows int64) {
 	p.units.Store(units)
 	p.rows.Store(rows)
 }
+
+// SetUnits sets the units done so far.
+func (p *Progress) SetUnits(units int64) { p.units.Store(units) }
 
 // SetRows sets the rows handled so far.
 func (p *Progress) SetRows(rows int64) { p.rows.Store(rows) }
@@ -193,39 +201,29 @@ func (p *Progress) line(bar bool) string {
 	return fmt.Sprintf("%s: %.0f%%, %d rows, %.0f rows/s, ETA %s", p.name, frac*100, rows, rate, eta)
 }
 
-// WritePrometheus writes each phase's progress in the Prometheus text
-// format, for an operator's dashboard during a long load (`catwalk etl
-// -metrics-addr`): the share done (units over total; 1 once done), the rows
-// handled and whether it is done, labelled by phase ("reviews",
-// "reviews: indexes", …).
-func (d *Display) WritePrometheus(w io.Writer) {
+// State is a phase as a metrics exporter sees it.
+type State struct {
+	Name  string
+	Ratio float64 // units done over total, 1 once done
+	Rows  int64
+	Done  bool
+}
+
+// States returns the phases started so far, in the order they started.
+func (d *Display) States() []State {
 	d.mu.Lock()
 	bars := slices.Clone(d.bars)
 	d.mu.Unlock()
-	type sample struct {
-		name string
-		v    func(p *Progress) float64
-	}
-	for _, s := range []sample{
-		{"catwalk_etl_phase_progress_ratio", func(p *Progress) float64 {
-			switch {
-			case p.done.Load():
-				return 1
-			case p.total > 0:
-				return min(float64(p.units.Load())/float64(p.total), 1)
-			}
-			return 0
-		}},
-		{"catwalk_etl_phase_rows", func(p *Progress) float64 { return float64(p.rows.Load()) }},
-		{"catwalk_etl_phase_done", func(p *Progress) float64 {
-			if p.done.Load() {
-				return 1
-			}
-			return 0
-		}},
-	} {
-		for _, p := range bars {
-			fmt.Fprintf(w, "%s{phase=%q} %g\n", s.name, p.name, s.v(p))
+	out := make([]State, len(bars))
+	for i, p := range bars {
+		st := State{Name: p.name, Rows: p.rows.Load(), Done: p.done.Load()}
+		switch {
+		case st.Done:
+			st.Ratio = 1
+		case p.total > 0:
+			st.Ratio = min(float64(p.units.Load())/float64(p.total), 1)
 		}
+		out[i] = st
 	}
+	return out
 }
