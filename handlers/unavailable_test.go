@@ -47,8 +47,7 @@ func newLossPools(t *testing.T, writesURL, readsURL, name string) *lossPools {
 		return pool
 	}
 	lp := &lossPools{writes: open("writes", writesURL), reads: open("reads", readsURL)}
-	store := queries.New(lp.writes)
-	store.SetReads(queries.ReadOptions{Pool: lp.reads, Pipelines: 1})
+	store := queries.Open(lp.writes, queries.Options{Reads: lp.reads, Pipelines: 1})
 	// No cache: every GET reaches the database.
 	lp.s = serveHandler(t, New(store, nil, Config{}, nil), nil, lp.writes)
 	return lp

@@ -73,36 +73,11 @@ func newReadPipe(pool *pgxpool.Pool, n int) *readPipe {
 // database's size.
 func DefaultReadPipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
 
-// ReadOptions configure how a Store runs its read statements.
-type ReadOptions struct {
-	// Pool, when set, runs the primary's reads instead of the Store's
-	// (write) pool. Reads on their own connections never wait behind writes
-	// that hold every connection of the write pool, say while their durable
-	// commits queue for WAL flushes.
-	// Size it to Pipelines; the Store does not close it.
-	Pool *pgxpool.Pool
-	// Pipelines bounds the read batches in flight at once on each pool
-	// (0: DefaultReadPipelines), capped by the pool's size.
-	Pipelines int
-}
-
-// SetReads applies opt. Call it before the Store serves.
-func (s *Store) SetReads(opt ReadOptions) {
-	pool := s.pool
-	if opt.Pool != nil {
-		pool = opt.Pool
-	}
-	s.reads = newReadPipe(pool, opt.Pipelines)
-	if s.replica != nil {
-		s.replica.reads = newReadPipe(s.replica.pool, opt.Pipelines)
-	}
-}
-
 // ReadPipelines is how many read batches may be in flight on the primary.
 func (s *Store) ReadPipelines() int { return cap(s.reads.slots) }
 
-// ReadPool is the pool the primary's reads run on: ReadOptions.Pool, or
-// the write pool.
+// ReadPool is the pool the primary's reads run on: Options.Reads, or the
+// write pool.
 func (s *Store) ReadPool() *pgxpool.Pool { return s.reads.pool }
 
 // readStmt is one read statement and the result formats its rows are

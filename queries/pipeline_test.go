@@ -422,21 +422,19 @@ func TestPipeUnderLoad(t *testing.T) {
 // TestReadPipelines: the number of batches in flight defaults to the
 // CPUs, can be set, and never exceeds the pool's connections.
 func TestReadPipelines(t *testing.T) {
-	s := New(mustPool(t)) // pgxpool's default size: at least 4
-	conns := int(s.WritePool().Config().MaxConns)
-	if got, want := s.ReadPipelines(), min(DefaultReadPipelines(), conns); got != want {
+	pool := mustPool(t) // pgxpool's default size: at least 4
+	conns := int(pool.Config().MaxConns)
+	if got, want := New(pool).ReadPipelines(), min(DefaultReadPipelines(), conns); got != want {
 		t.Errorf("default: %d pipelines, want %d", got, want)
 	}
-	s.SetReads(ReadOptions{Pipelines: 1})
+	if got := Open(pool, Options{Pipelines: conns + 5}).ReadPipelines(); got != conns {
+		t.Errorf("set above the pool's %d connections: %d", conns, got)
+	}
+	s := Open(pool, Options{Pipelines: 1})
 	if got := s.ReadPipelines(); got != 1 {
 		t.Errorf("set to 1: %d", got)
 	}
-	s.SetReads(ReadOptions{Pipelines: conns + 5})
-	if got := s.ReadPipelines(); got != conns {
-		t.Errorf("set above the pool's %d connections: %d", conns, got)
-	}
 	// One pipeline still serves many concurrent requests.
-	s.SetReads(ReadOptions{Pipelines: 1})
 	var wg sync.WaitGroup
 	for i := range 20 {
 		wg.Go(func() {
@@ -449,7 +447,7 @@ func TestReadPipelines(t *testing.T) {
 	wg.Wait()
 }
 
-// TestReadsOnTheirOwnPool: with ReadOptions.Pool, reads are answered while
+// TestReadsOnTheirOwnPool: with Options.Reads, reads are answered while
 // every connection of the write pool is held (by writes waiting for their
 // commits, say); sharing the write pool, they wait.
 func TestReadsOnTheirOwnPool(t *testing.T) {
@@ -486,8 +484,7 @@ func TestReadsOnTheirOwnPool(t *testing.T) {
 	if err := read(shared); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("read sharing the exhausted write pool: %v, want a deadline error", err)
 	}
-	own := New(writes)
-	own.SetReads(ReadOptions{Pool: newPool(2), Pipelines: 2})
+	own := Open(writes, Options{Reads: newPool(2), Pipelines: 2})
 	if own.ReadPool() == writes {
 		t.Fatal("ReadPool is the write pool")
 	}

@@ -13,6 +13,10 @@ import (
 
 // ReplicaOptions tune read routing to a streaming replica.
 type ReplicaOptions struct {
+	// Pool is the standby's; without it every read goes to the primary.
+	// It serves reads (and the freshness probe) only; the Store does not
+	// close it.
+	Pool *pgxpool.Pool
 	// MaxLag: when the replica's replay trails the primary by more than this,
 	// every read goes to the primary until it catches up (default 1s).
 	MaxLag time.Duration
@@ -64,10 +68,10 @@ type replica struct {
 	done   chan struct{}
 }
 
-// NewWithReplica returns a Store that writes (and LISTENs) on primary and
-// reads from replica whenever that is safe; see Store.MarkWritten. Call
-// Close to stop its background probe.
-func NewWithReplica(primary, replicaPool *pgxpool.Pool, opt ReplicaOptions) *Store {
+// newReplica routes reads to opt.Pool, with pipelines read batches in
+// flight on it at most (see newReadPipe), and starts its probe of the
+// primary; Store.Close stops it.
+func newReplica(primary *pgxpool.Pool, opt ReplicaOptions, pipelines int) *replica {
 	if opt.MaxLag <= 0 {
 		opt.MaxLag = time.Second
 	}
@@ -75,14 +79,12 @@ func NewWithReplica(primary, replicaPool *pgxpool.Pool, opt ReplicaOptions) *Sto
 		opt.ProbeInterval = 100 * time.Millisecond
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &replica{pool: replicaPool, reads: newReadPipe(replicaPool, 0), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
+	r := &replica{pool: opt.Pool, reads: newReadPipe(opt.Pool, pipelines), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}
 	// Nothing is known about the replica yet: until a first probe succeeds,
 	// every read goes to the primary.
 	r.floor.Store(r.now())
-	s := &Store{pool: primary, reads: newReadPipe(primary, 0), replica: r}
-	s.votes = newVotePipe(primary, 0, s.write)
 	go r.probeLoop(ctx, primary)
-	return s
+	return r
 }
 
 func (r *replica) now() int64 { return int64(time.Since(r.origin)) + 1 }

@@ -141,9 +141,9 @@ func TestReplicaRouting(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s := NewWithReplica(primary, replica, ReplicaOptions{MaxLag: time.Minute, ProbeInterval: 20 * time.Millisecond})
+	s := Open(primary, Options{Replica: ReplicaOptions{Pool: replica, MaxLag: time.Minute, ProbeInterval: 20 * time.Millisecond}})
 	defer s.Close()
-	strict := NewWithReplica(primary, strictReplica, ReplicaOptions{MaxLag: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond})
+	strict := Open(primary, Options{Replica: ReplicaOptions{Pool: strictReplica, MaxLag: 300 * time.Millisecond, ProbeInterval: 20 * time.Millisecond}})
 	defer strict.Close()
 	c, err := cache.New(1<<20, time.Minute)
 	if err != nil {

@@ -289,7 +289,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Deferred after the pools' Close, so it stops before they close.
 	stopWarming := warmPools(writesWarm, readsWarm)
 	defer stopWarming()
-	store := queries.New(primary)
+	storeOpt := queries.Options{Reads: reads, Pipelines: pipelines}
 	if cfg.DatabaseReadURL != "" {
 		// The replica serves reads only (and the freshness probe).
 		rp, err := newPool(ctx, cfg.DatabaseReadURL, pipelines+1, readPool, nil, log, traced)
@@ -300,11 +300,12 @@ func Run(ctx context.Context, cfg Config) error {
 		if err := schema.Check(ctx, rp); err != nil {
 			return fmt.Errorf("read replica: %w", err)
 		}
-		store = queries.NewWithReplica(primary, rp, queries.ReplicaOptions{MaxLag: cfg.ReplicaMaxLag})
-		defer store.Close()
+		storeOpt.Replica = queries.ReplicaOptions{Pool: rp, MaxLag: cfg.ReplicaMaxLag}
 		log.Info("reads go to the replica when it is current", "max_lag", cfg.ReplicaMaxLag)
 	}
-	store.SetReads(queries.ReadOptions{Pool: reads, Pipelines: pipelines})
+	store := queries.Open(primary, storeOpt)
+	// Stops the replica probe (if any) before the pools close.
+	defer store.Close()
 
 	c, err := cache.New(cfg.CacheMaxBytes, cfg.CacheTTL)
 	if err != nil {
