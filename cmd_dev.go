@@ -8,8 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/catwalk/reviews/pglocal"
 	"github.com/catwalk/reviews/server"
 )
@@ -54,7 +52,7 @@ Ctrl-C or SIGTERM stops the server and the cluster it started.`, stderr)
 		} else {
 			log.Info("reusing running local PostgreSQL", "data_dir", cluster.DataDir, "port", cluster.Port)
 		}
-		if err := ensureDatabase(ctx, cluster.URL("postgres"), devDatabase); err != nil {
+		if err := cluster.EnsureDatabase(ctx, devDatabase); err != nil {
 			return err
 		}
 		cfg.DatabaseURL = cluster.URL(devDatabase)
@@ -71,22 +69,4 @@ Ctrl-C or SIGTERM stops the server and the cluster it started.`, stderr)
 	cfg.Addr = net.JoinHostPort("", strconv.Itoa(*port))
 	cfg.Log = log
 	return server.Run(ctx, *cfg)
-}
-
-// ensureDatabase creates database name on the server at adminURL if missing.
-func ensureDatabase(ctx context.Context, adminURL, name string) error {
-	conn, err := pgx.Connect(ctx, adminURL)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", name).Scan(&exists); err != nil {
-		return err
-	}
-	if exists {
-		return nil
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	return err
 }

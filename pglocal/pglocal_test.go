@@ -36,6 +36,16 @@ func TestStartReuseStop(t *testing.T) {
 	}
 	mustQuery(t, c.URL("postgres"))
 
+	// EnsureDatabase creates a missing database (a name that needs
+	// quoting) and leaves an existing one alone.
+	const db = "ensure-Me"
+	for range 2 {
+		if err := c.EnsureDatabase(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustQuery(t, c.URL(db))
+
 	again, err := Start(ctx, dataDir, Options{})
 	if err != nil {
 		t.Fatal(err)

@@ -21,8 +21,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/catwalk/reviews/pglocal"
 )
 
@@ -67,19 +65,8 @@ func run(ctx context.Context, cmd, dir, db string, opt pglocal.Options) error {
 		c.Started = true
 		return c.Stop()
 	}
-	conn, err := pgx.Connect(ctx, c.URL("postgres"))
-	if err != nil {
+	if err := c.EnsureDatabase(ctx, db); err != nil {
 		return err
-	}
-	defer conn.Close(ctx)
-	var exists bool
-	if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists); err != nil {
-		return err
-	}
-	if !exists {
-		if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()); err != nil {
-			return err
-		}
 	}
 	started := 0
 	if c.Started {
