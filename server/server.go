@@ -333,8 +333,8 @@ func Run(ctx context.Context, cfg Config) error {
 	go store.RunKeyJanitor(janitorCtx, 24*time.Hour, 10*time.Minute, log.Warn)
 
 	m := httpmetrics.New(log, cfg.SlowRequest)
-	m.RegisterWriter(func(w io.Writer) { writeCacheMetrics(w, c) })
-	m.RegisterWriter(func(w io.Writer) { writeStoreMetrics(w, store) })
+	m.RegisterWriter(c.WriteMetrics)
+	m.RegisterWriter(store.WriteMetrics)
 	m.RegisterWriter(func(w io.Writer) { writeCoherenceMetrics(w, coherence) })
 	m.RegisterWriter(func(w io.Writer) {
 		for _, wm := range []*warmth{writesWarm, readsWarm} {
@@ -441,63 +441,6 @@ func writeCoherenceMetrics(w io.Writer, co *invalidate.Coherence) {
 		coherent = 1
 	}
 	httpmetrics.WriteGauge(w, "catwalk_cache_coherent", coherent)
-}
-
-func writeCacheMetrics(w io.Writer, c *cache.Cache) {
-	st := c.Stats()
-	httpmetrics.WriteCounter(w, "catwalk_cache_hits_total", st.Hits)
-	httpmetrics.WriteCounter(w, "catwalk_cache_misses_total", st.Misses)
-	httpmetrics.WriteCounter(w, "catwalk_cache_evictions_total", st.Evictions)
-	httpmetrics.WriteCounter(w, "catwalk_cache_invalidations_total", st.Invalidations)
-	httpmetrics.WriteCounter(w, "catwalk_cache_clears_total", st.Clears)
-	httpmetrics.WriteGauge(w, "catwalk_cache_bytes", float64(st.Bytes))
-}
-
-func writeStoreMetrics(w io.Writer, s *queries.Store) {
-	writePoolMetrics(w, "primary", s.WritePool())
-	if p := s.ReadPool(); p != s.WritePool() {
-		writePoolMetrics(w, "primary_reads", p)
-	}
-	if rp := s.ReplicaPool(); rp != nil {
-		writePoolMetrics(w, "replica", rp)
-	}
-	primary, replica, ok := s.ReadBatchStats()
-	writeBatchMetrics(w, "primary", primary)
-	if ok {
-		writeBatchMetrics(w, "replica", replica)
-	}
-	// votes_total / vote_statements_total is the mean number of helpful
-	// votes per statement (see queries.votePipe).
-	votes := s.VoteBatchStats()
-	httpmetrics.WriteCounter(w, "catwalk_db_vote_statements_total", votes.Batches)
-	httpmetrics.WriteCounter(w, "catwalk_db_votes_total", votes.Statements)
-	if st, ok := s.ReplicaStats(); ok {
-		httpmetrics.WriteGauge(w, "catwalk_replica_lag_seconds", st.Lag.Seconds())
-		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="replica"}`, st.ToReplica)
-		httpmetrics.WriteCounter(w, `catwalk_reads_total{pool="primary"}`, st.ToPrimary)
-	}
-}
-
-// writeBatchMetrics: statements_total / batches_total is the mean number
-// of read statements per round trip (see queries.readPipe).
-func writeBatchMetrics(w io.Writer, name string, st queries.BatchStats) {
-	l := `{pool="` + name + `"}`
-	httpmetrics.WriteCounter(w, "catwalk_db_read_batches_total"+l, st.Batches)
-	httpmetrics.WriteCounter(w, "catwalk_db_read_statements_total"+l, st.Statements)
-}
-
-func writePoolMetrics(w io.Writer, name string, p *pgxpool.Pool) {
-	st := p.Stat()
-	l := `{pool="` + name + `"}`
-	httpmetrics.WriteGauge(w, "catwalk_db_pool_max_conns"+l, float64(st.MaxConns()))
-	httpmetrics.WriteGauge(w, "catwalk_db_pool_total_conns"+l, float64(st.TotalConns()))
-	httpmetrics.WriteGauge(w, "catwalk_db_pool_acquired_conns"+l, float64(st.AcquiredConns()))
-	httpmetrics.WriteGauge(w, "catwalk_db_pool_idle_conns"+l, float64(st.IdleConns()))
-	httpmetrics.WriteCounter(w, "catwalk_db_pool_acquires_total"+l, uint64(st.AcquireCount()))
-	httpmetrics.WriteCounter(w, "catwalk_db_pool_empty_acquires_total"+l, uint64(st.EmptyAcquireCount()))
-	httpmetrics.WriteCounter(w, "catwalk_db_pool_canceled_acquires_total"+l, uint64(st.CanceledAcquireCount()))
-	httpmetrics.WriteGauge(w, "catwalk_db_pool_acquire_wait_seconds_total"+l, st.AcquireDuration().Seconds())
-	httpmetrics.WriteCounter(w, "catwalk_db_pool_new_conns_total"+l, uint64(st.NewConnsCount()))
 }
 
 // readiness is the store the handlers see: its Ready also requires warm
