@@ -37,6 +37,10 @@ type Config struct {
 	CacheControl string
 }
 
+// DefaultMaxPageSize is the MaxPageSize of a zero Config, and the default
+// of `catwalk serve -max-page-size` (through server.Defaults).
+const DefaultMaxPageSize = 10000
+
 // Store is everything the handlers need from the database.
 type Store interface {
 	ReadStore
@@ -60,7 +64,7 @@ type Handler struct {
 // New returns a Handler; c may be nil to run without a cache.
 func New(store Store, c *cache.Cache, cfg Config, log *slog.Logger) *Handler {
 	if cfg.MaxPageSize <= 0 {
-		cfg.MaxPageSize = 10000
+		cfg.MaxPageSize = DefaultMaxPageSize
 	}
 	if log == nil {
 		log = slog.Default()

@@ -29,12 +29,12 @@ import (
 	"github.com/catwalk/reviews/schema"
 )
 
-// Config is everything `catwalk serve` can be told. Zero is not always the
-// default of cmd_serve.go's flag of the same name: a zero DrainDelay,
-// SlowRequest or CacheControlMaxAge turns that feature off, and a zero
-// DBMaxConns leaves the write pool's size to the URL or to pgxpool. The
-// other zero durations and sizes take the flag's default (set by
-// setDefaults, handlers.Config and queries.ReplicaOptions).
+// Config is everything `catwalk serve` can be told; Defaults holds the
+// values it starts with. Zero is not always that default: a zero
+// DrainDelay, SlowRequest or CacheControlMaxAge turns that feature off, and
+// a zero DBMaxConns leaves the write pool's size to the URL or to pgxpool.
+// The other zero durations and sizes take Defaults' value (set by
+// setDefaults, handlers.New and queries.Open).
 type Config struct {
 	DatabaseURL string
 	// DatabaseReadURL, when set, is a streaming replica of DatabaseURL that
@@ -102,31 +102,58 @@ type Config struct {
 	Log      *slog.Logger
 }
 
+// Defaults is the one home of the defaults: the Config `catwalk serve`
+// and `catwalk dev` start from before their flags (cmd_serve.go), and the
+// values setDefaults gives a zero field that has a default.
+func Defaults() Config {
+	return Config{
+		DBMaxConns:         16,
+		Instances:          1,
+		ReplicaMaxLag:      time.Second, // also queries.ReplicaOptions' for a zero MaxLag
+		MaxPageSize:        handlers.DefaultMaxPageSize,
+		CacheMaxBytes:      256 << 20,
+		CacheTTL:           5 * time.Minute,
+		MaxBodyBytes:       64 << 10,
+		MaxHeaderBytes:     16 << 10,
+		MaxConns:           1024,
+		ReadTimeout:        10 * time.Second,
+		WriteTimeout:       10 * time.Second,
+		IdleTimeout:        60 * time.Second,
+		SlowRequest:        250 * time.Millisecond,
+		DrainDelay:         5 * time.Second,
+		ShutdownTimeout:    10 * time.Second,
+		WarmWait:           10 * time.Second,
+		NewRelicAppName:    "catwalk-reviews",
+		CacheControlMaxAge: time.Second,
+	}
+}
+
 func (cfg *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
+	d := Defaults()
+	def := func(p *time.Duration, v time.Duration) {
+		if *p <= 0 {
+			*p = v
 		}
 	}
-	def(&cfg.ReadTimeout, 10*time.Second)
-	def(&cfg.WriteTimeout, 10*time.Second)
-	def(&cfg.IdleTimeout, 60*time.Second)
-	def(&cfg.ShutdownTimeout, 10*time.Second)
-	def(&cfg.CacheTTL, 5*time.Minute)
+	def(&cfg.ReadTimeout, d.ReadTimeout)
+	def(&cfg.WriteTimeout, d.WriteTimeout)
+	def(&cfg.IdleTimeout, d.IdleTimeout)
+	def(&cfg.ShutdownTimeout, d.ShutdownTimeout)
+	def(&cfg.CacheTTL, d.CacheTTL)
 	if cfg.WarmWait == 0 {
-		cfg.WarmWait = 10 * time.Second
+		cfg.WarmWait = d.WarmWait
 	}
 	if cfg.MaxBodyBytes <= 0 {
-		cfg.MaxBodyBytes = 64 << 10
+		cfg.MaxBodyBytes = d.MaxBodyBytes
 	}
 	if cfg.MaxHeaderBytes <= 0 {
-		cfg.MaxHeaderBytes = 16 << 10
+		cfg.MaxHeaderBytes = d.MaxHeaderBytes
 	}
 	if cfg.CacheMaxBytes <= 0 {
-		cfg.CacheMaxBytes = 256 << 20
+		cfg.CacheMaxBytes = d.CacheMaxBytes
 	}
 	if cfg.MaxConns <= 0 {
-		cfg.MaxConns = 1024
+		cfg.MaxConns = d.MaxConns
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.Default()
