@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
 
@@ -210,7 +209,7 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 		return 0, fmt.Errorf("idempotency keys: %w", err)
 	}
 	// Serving instances drop every cached response at commit.
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", queries.InvalidateChannel, queries.InvalidateAll); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", schema.InvalidateChannel, schema.InvalidateAll); err != nil {
 		return 0, err
 	}
 	return carried, nil

@@ -12,17 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// InvalidateChannel is the NOTIFY channel on which written products are
-// announced to every instance. The write statements do not notify: a NOTIFY
-// inside a write would hold PostgreSQL's cluster-wide notify lock through
-// the write's commit and serialise every write of the cluster. The instance
-// that wrote announces after the commit (package invalidate).
-const InvalidateChannel = "catwalk_invalidate"
-
-// InvalidateAll is the payload that tells every instance to drop its whole
-// cache (the ETL sends it when it switches the data over).
-const InvalidateAll = "all"
-
 // NewReview is a validated POST /reviews body.
 type NewReview struct {
 	ProductID int32
