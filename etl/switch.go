@@ -191,9 +191,6 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 	if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
 		return 0, err
 	}
-	if err := renameStagingIndexes(ctx, tx); err != nil {
-		return 0, err
-	}
 	// Identity sequences continue past the largest id served now and past
 	// every id handed out before (the old sequences): an id is never
 	// issued twice, even to a review that is gone.
