@@ -58,26 +58,3 @@ func stagingIndexDef(name, def, table string) (string, error) {
 	}
 	return create + pgx.Identifier{"load_" + name}.Sanitize() + " ON " + pgx.Identifier{"load_" + table}.Sanitize() + " " + after, nil
 }
-
-// renameStagingIndexes gives the indexes of the switched-in tables their
-// served names (schema/etl/switch.sql renames those it knows).
-func renameStagingIndexes(ctx context.Context, tx pgx.Tx) error {
-	rows, err := tx.Query(ctx, `SELECT c.relname
-		FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-		WHERE x.indrelid = ANY (ARRAY['reviews', 'reviews_photos', 'characteristics', 'characteristic_reviews', 'product_meta']::regclass[])
-		  AND c.relname LIKE 'load\_%'`)
-	if err != nil {
-		return err
-	}
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	if err != nil {
-		return err
-	}
-	for _, n := range names {
-		sql := "ALTER INDEX " + pgx.Identifier{n}.Sanitize() + " RENAME TO " + pgx.Identifier{strings.TrimPrefix(n, "load_")}.Sanitize()
-		if _, err := tx.Exec(ctx, sql); err != nil {
-			return err
-		}
-	}
-	return nil
-}

@@ -3,9 +3,8 @@ package etl
 import (
 	"cmp"
 	"slices"
-	"strconv"
 
-	"github.com/catwalk/reviews/jsontext"
+	"github.com/catwalk/reviews/schema"
 )
 
 // photoMerge reads reviews_photos.csv alongside reviews.csv so each review
@@ -166,17 +165,8 @@ func (m *photoMerge) photosOf(id int32) ([]byte, error) {
 		return emptyArray, nil
 	}
 	slices.SortStableFunc(m.batch, func(a, b photoRow) int { return cmp.Compare(a.id, b.id) })
-	m.json = append(m.json[:0], '[')
-	for i, p := range m.batch {
-		if i > 0 {
-			m.json = append(m.json, ',')
-		}
-		m.json = append(m.json, `{"id":`...)
-		m.json = strconv.AppendInt(m.json, int64(p.id), 10)
-		m.json = append(m.json, `,"url":`...)
-		m.json = jsontext.AppendString(m.json, p.url)
-		m.json = append(m.json, '}')
-	}
-	m.json = append(m.json, ']')
+	m.json = schema.AppendPhotosJSON(m.json[:0], len(m.batch), func(i int) (int32, []byte) {
+		return m.batch[i].id, m.batch[i].url
+	})
 	return m.json, nil
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/schema"
 )
 
@@ -192,9 +191,6 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 	if _, err := tx.Exec(ctx, schema.ETLSwitch()); err != nil {
 		return 0, err
 	}
-	if err := renameStagingIndexes(ctx, tx); err != nil {
-		return 0, err
-	}
 	// Identity sequences continue past the largest id served now and past
 	// every id handed out before (the old sequences): an id is never
 	// issued twice, even to a review that is gone.
@@ -210,7 +206,7 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 		return 0, fmt.Errorf("idempotency keys: %w", err)
 	}
 	// Serving instances drop every cached response at commit.
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", queries.InvalidateChannel, queries.InvalidateAll); err != nil {
+	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", schema.InvalidateChannel, schema.InvalidateAll); err != nil {
 		return 0, err
 	}
 	return carried, nil

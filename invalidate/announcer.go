@@ -10,7 +10,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/catwalk/reviews/queries"
+	"github.com/catwalk/reviews/schema"
 )
 
 // Announcer tells the other instances which products this instance wrote,
@@ -196,7 +196,7 @@ func (a *Announcer) run(ctx context.Context, bye *atomic.Bool) {
 			idle.Stop()
 			continue
 		}
-		if err := a.send(conn, payloads(ids)); err != nil {
+		if err := a.send(conn, schema.InvalidatePayloads(ids)); err != nil {
 			a.putBack(ids)
 			a.lose(conn, err, len(ids))
 			conn = nil
@@ -245,7 +245,7 @@ func (a *Announcer) connect(ctx context.Context) (*pgx.Conn, error) {
 	}
 	// Listeners know this backend from now on, before any of its
 	// announcements could be lost.
-	if err := a.send(conn, []string{payloadHello}); err != nil {
+	if err := a.send(conn, []string{schema.InvalidateHello}); err != nil {
 		closeConn(conn)
 		return nil, err
 	}
@@ -258,7 +258,7 @@ func (a *Announcer) connect(ctx context.Context) (*pgx.Conn, error) {
 func (a *Announcer) send(conn *pgx.Conn, payloads []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.SendTimeout)
 	defer cancel()
-	_, err := conn.Exec(ctx, announce, queries.InvalidateChannel, payloads)
+	_, err := conn.Exec(ctx, announce, schema.InvalidateChannel, payloads)
 	return err
 }
 
@@ -267,9 +267,9 @@ func (a *Announcer) send(conn *pgx.Conn, payloads []string) error {
 // caches: safe.
 func (a *Announcer) farewell(conn *pgx.Conn, bye bool) {
 	ids := a.take()
-	p := payloads(ids)
+	p := schema.InvalidatePayloads(ids)
 	if bye {
-		p = append(p, payloadBye)
+		p = append(p, schema.InvalidateBye)
 	}
 	if len(p) == 0 {
 		return

@@ -10,7 +10,7 @@
 //     then evicts it from its own cache, before it answers (Coherence.Written);
 //  2. hands the product id to its Announcer: one dedicated connection that
 //     sends the pending ids, deduplicated, as comma-separated payloads on
-//     InvalidateChannel, many ids per transaction, one transaction at a time,
+//     schema.InvalidateChannel, many ids per transaction, one transaction at a time,
 //     each committed without waiting for a WAL flush.
 //
 // Every instance's Listener (another dedicated connection, LISTEN) applies
@@ -28,8 +28,6 @@ package invalidate
 
 import (
 	"errors"
-	"strconv"
-	"strings"
 )
 
 // Cache is what this package evicts from (cache.Cache).
@@ -48,17 +46,6 @@ type Router interface {
 	MarkWritten(product uint32)
 	MarkAllWritten()
 }
-
-// Payloads on queries.InvalidateChannel besides comma-separated product ids
-// (a single id, as instances before the announcer sent, is a list of one).
-const (
-	// payloadHello: an announcer connected; listeners know its backend
-	// from now on, even before their next check sees it.
-	payloadHello = "hello"
-	// payloadBye: an announcer stops after sending everything it had; its
-	// backend (the notification's sender) leaving is no loss.
-	payloadBye = "bye"
-)
 
 // Names of the dedicated connections (pg_stat_activity.application_name).
 const (
@@ -112,45 +99,4 @@ func (e evictor) suspend() {
 func (e evictor) resume() {
 	e.all()
 	e.cache.SetBypass(false)
-}
-
-// parseIDs reads a comma-separated list of product ids.
-func parseIDs(payload string, out []uint32) ([]uint32, bool) {
-	for payload != "" {
-		var s string
-		s, payload, _ = strings.Cut(payload, ",")
-		id, err := strconv.ParseUint(s, 10, 32)
-		if err != nil {
-			return out, false
-		}
-		out = append(out, uint32(id))
-	}
-	return out, len(out) > 0
-}
-
-// maxPayload is the longest payload sent: PostgreSQL refuses 8000 bytes
-// and more (with its default 8 kB pages).
-const maxPayload = 7999
-
-// payloads renders ids (sorted, distinct) as comma-separated lists, each
-// at most maxPayload bytes.
-func payloads(ids []uint32) []string {
-	var out []string
-	b := make([]byte, 0, min(maxPayload, 11*len(ids)))
-	for _, id := range ids {
-		var num [10]byte
-		n := strconv.AppendUint(num[:0], uint64(id), 10)
-		if len(b) > 0 && len(b)+1+len(n) > maxPayload {
-			out = append(out, string(b))
-			b = b[:0]
-		}
-		if len(b) > 0 {
-			b = append(b, ',')
-		}
-		b = append(b, n...)
-	}
-	if len(b) > 0 {
-		out = append(out, string(b))
-	}
-	return out
 }

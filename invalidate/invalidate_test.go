@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/catwalk/reviews/queries"
+	"github.com/catwalk/reviews/schema"
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -116,7 +116,7 @@ func mustListen(tb testing.TB, cfg *pgx.ConnConfig, c *recorder) *Listener {
 func notify(tb testing.TB, payload string) {
 	tb.Helper()
 	pool := testdb.Pool(tb)
-	if _, err := pool.Exec(context.Background(), "SELECT pg_notify($1, $2)", queries.InvalidateChannel, payload); err != nil {
+	if _, err := pool.Exec(context.Background(), "SELECT pg_notify($1, $2)", schema.InvalidateChannel, payload); err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -135,7 +135,7 @@ func TestListenerEvictsNotifiedProducts(t *testing.T) {
 	notify(t, "not-a-product")
 	c.expect(t, "clear")
 	// The ETL's switch-over asks every instance to forget everything.
-	notify(t, queries.InvalidateAll)
+	notify(t, schema.InvalidateAll)
 	c.expect(t, "clear")
 	if l.Notifications() != 4 || l.Reconnects() != 0 || !l.Listening() {
 		t.Fatalf("notifications %d reconnects %d listening %v", l.Notifications(), l.Reconnects(), l.Listening())
@@ -152,7 +152,7 @@ func TestListenerHearsOnlyCommits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '7')", queries.InvalidateChannel); err != nil {
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '7')", schema.InvalidateChannel); err != nil {
 			t.Fatal(err)
 		}
 		c.expectNothing(t) // not before the commit
@@ -240,7 +240,7 @@ func listenRaw(tb testing.TB) *rawListener {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { conn.Close(context.Background()) })
-	if _, err := conn.Exec(context.Background(), "LISTEN "+queries.InvalidateChannel); err != nil {
+	if _, err := conn.Exec(context.Background(), "LISTEN "+schema.InvalidateChannel); err != nil {
 		tb.Fatal(err)
 	}
 	return &rawListener{conn: conn}
@@ -266,13 +266,13 @@ func (r *rawListener) collect(tb testing.TB, want map[uint32]bool) []*pgconn.Not
 	var got []*pgconn.Notification
 	for len(seen) < len(want) {
 		n := r.next(tb)
-		if n.Payload == payloadHello {
+		if n.Payload == schema.InvalidateHello {
 			continue
 		}
 		if len(n.Payload) >= 8000 {
 			tb.Fatalf("payload of %d bytes: PostgreSQL refuses 8000 and more", len(n.Payload))
 		}
-		ids, ok := parseIDs(n.Payload, nil)
+		ids, ok := schema.ParseInvalidateIDs(n.Payload, nil)
 		if !ok {
 			tb.Fatalf("payload %.40q… is not a list of ids", n.Payload)
 		}
@@ -303,7 +303,7 @@ func TestAnnouncerBatches(t *testing.T) {
 	stop := a.Start()
 	defer stop(true)
 	hello := raw.next(t)
-	if hello.Payload != payloadHello || hello.PID == 0 {
+	if hello.Payload != schema.InvalidateHello || hello.PID == 0 {
 		t.Fatalf("first notification %q from %d, want the announcer's greeting", hello.Payload, hello.PID)
 	}
 	got := raw.collect(t, want)
@@ -343,7 +343,7 @@ func TestAnnouncerResendsAfterFailure(t *testing.T) {
 	a.RetryInterval = 50 * time.Millisecond
 	stop := a.Start()
 	first := raw.next(t)
-	if first.Payload != payloadHello {
+	if first.Payload != schema.InvalidateHello {
 		t.Fatalf("first notification %q, want the greeting", first.Payload)
 	}
 	var ok bool
@@ -361,7 +361,7 @@ func TestAnnouncerResendsAfterFailure(t *testing.T) {
 		if n.PID == first.PID {
 			t.Fatalf("%q announced by the terminated backend", n.Payload)
 		}
-		if n.Payload == payloadHello {
+		if n.Payload == schema.InvalidateHello {
 			continue
 		}
 		for _, id := range strings.Split(n.Payload, ",") {
@@ -370,7 +370,7 @@ func TestAnnouncerResendsAfterFailure(t *testing.T) {
 	}
 	second := a.BackendPID()
 	stop(true)
-	if n := raw.next(t); n.Payload != payloadBye || n.PID != second {
+	if n := raw.next(t); n.Payload != schema.InvalidateBye || n.PID != second {
 		t.Fatalf("on stop: %q from %d, want bye from %d", n.Payload, n.PID, second)
 	}
 	if a.Connected() {
@@ -521,7 +521,7 @@ func TestAnnouncerGathersWithinInterval(t *testing.T) {
 	a.MinInterval = 100 * time.Millisecond
 	stop := a.Start()
 	defer stop(true)
-	if hello := raw.next(t); hello.Payload != payloadHello {
+	if hello := raw.next(t); hello.Payload != schema.InvalidateHello {
 		t.Fatalf("first notification %q, want the greeting", hello.Payload)
 	}
 	want := map[uint32]bool{}

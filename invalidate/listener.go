@@ -10,7 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/catwalk/reviews/queries"
+	"github.com/catwalk/reviews/schema"
 )
 
 // Listener applies the announcements of every instance to one cache, and
@@ -161,7 +161,7 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 		conn.Close(cctx) //nolint:errcheck // the connection is being dropped anyway
 		cancel()
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+queries.InvalidateChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+schema.InvalidateChannel); err != nil {
 		return false, err
 	}
 	// The announcers alive now are known before the cache is cleared: one
@@ -263,17 +263,17 @@ func (l *Listener) apply(n *pgconn.Notification) {
 		return
 	}
 	switch n.Payload {
-	case queries.InvalidateAll:
+	case schema.InvalidateAll:
 		l.ev.all()
 		return
-	case payloadHello:
+	case schema.InvalidateHello:
 		l.known[n.PID] = struct{}{}
 		return
-	case payloadBye:
+	case schema.InvalidateBye:
 		l.byes[n.PID] = struct{}{}
 		return
 	}
-	ids, ok := parseIDs(n.Payload, l.ids[:0])
+	ids, ok := schema.ParseInvalidateIDs(n.Payload, l.ids[:0])
 	l.ids = ids[:0]
 	if !ok {
 		// Not ours to understand: be safe rather than stale.

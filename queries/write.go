@@ -10,18 +10,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/catwalk/reviews/schema"
 )
-
-// InvalidateChannel is the NOTIFY channel on which written products are
-// announced to every instance. The write statements do not notify: a NOTIFY
-// inside a write would hold PostgreSQL's cluster-wide notify lock through
-// the write's commit and serialise every write of the cluster. The instance
-// that wrote announces after the commit (package invalidate).
-const InvalidateChannel = "catwalk_invalidate"
-
-// InvalidateAll is the payload that tells every instance to drop its whole
-// cache (the ETL sends it when it switches the data over).
-const InvalidateAll = "all"
 
 // NewReview is a validated POST /reviews body.
 type NewReview struct {
@@ -128,8 +119,8 @@ var (
 //     uncommitted key makes the insert wait for it; if that one commits,
 //     nothing is written here and the caller reads the stored response.
 //   - photo_ids pairs ascending photo ids with the URLs in request order;
-//     the review's photos column is the JSON array the API sends, built with
-//     to_json like the ETL, so the bytes match.
+//     the review's photos column is the JSON array the API sends, built by
+//     schema.PhotosJSONAgg like the ETL's, so the bytes match.
 //
 // Result: review id (NULL when nothing was written), the number of the
 // product's characteristics, whether the ratings matched them, and the
@@ -169,8 +160,8 @@ WITH prior AS (
     INSERT INTO reviews (id, product_id, rating, date, summary, body, recommend,
                          reviewer_name, reviewer_email, photos)
     SELECT a.id, $1, $2, a.date, $3, $4, $5, $6, $7,
-           COALESCE((SELECT '[' || string_agg('{"id":' || p.id || ',"url":' || to_json(p.url)::text || '}', ',' ORDER BY p.id) || ']'
-                     FROM photo_rows p), '[]')::json
+           COALESCE((SELECT ` + schema.PhotosJSONAgg + `
+                     FROM photo_rows), '[]')::json
     FROM accepted a
     RETURNING id
 ), photos AS (

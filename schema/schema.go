@@ -1,5 +1,7 @@
-// Package schema owns every piece of DDL: the numbered migrations embedded in
-// the binary and the code that applies them in order, once, under a lock.
+// Package schema owns the database's contracts: every piece of DDL (the
+// numbered migrations embedded in the binary and the code that applies them
+// in order, once, under a lock; the ETL's statements) and the invalidation
+// channel's name and payloads (notify.go).
 package schema
 
 import (

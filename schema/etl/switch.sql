@@ -17,18 +17,23 @@ ALTER SEQUENCE load_reviews_photos_id_seq RENAME TO reviews_photos_id_seq;
 ALTER SEQUENCE load_characteristics_id_seq RENAME TO characteristics_id_seq;
 ALTER SEQUENCE load_characteristic_reviews_id_seq RENAME TO characteristic_reviews_id_seq;
 
-ALTER INDEX load_reviews_pkey RENAME TO reviews_pkey;
-ALTER INDEX load_reviews_photos_pkey RENAME TO reviews_photos_pkey;
-ALTER INDEX load_characteristics_pkey RENAME TO characteristics_pkey;
-ALTER INDEX load_characteristic_reviews_pkey RENAME TO characteristic_reviews_pkey;
-ALTER INDEX load_product_meta_pkey RENAME TO product_meta_pkey;
-ALTER INDEX load_reviews_newest_idx RENAME TO reviews_newest_idx;
-ALTER INDEX load_reviews_helpful_idx RENAME TO reviews_helpful_idx;
-ALTER INDEX load_reviews_relevant_idx RENAME TO reviews_relevant_idx;
-ALTER INDEX load_characteristics_product_idx RENAME TO characteristics_product_idx;
-ALTER INDEX load_characteristic_reviews_review_idx RENAME TO characteristic_reviews_review_idx;
-ALTER INDEX load_reviews_api_idx RENAME TO reviews_api_idx;
-ALTER INDEX load_reviews_api_votes_idx RENAME TO reviews_api_votes_idx;
+-- Every index of the switched-in tables takes its served name: those the
+-- staging files build and those etl copies from the served tables (an index
+-- a later migration added). One rename for all, so no list of names here
+-- can drift from the staging files or the migrations.
+DO $$
+DECLARE
+	n text;
+BEGIN
+	FOR n IN SELECT c.relname
+		FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
+		WHERE x.indrelid = ANY (ARRAY['reviews', 'reviews_photos', 'characteristics', 'characteristic_reviews', 'product_meta']::regclass[])
+		  AND c.relname LIKE 'load\_%'
+		ORDER BY c.relname
+	LOOP
+		EXECUTE format('ALTER INDEX %I RENAME TO %I', n, substr(n, length('load_') + 1));
+	END LOOP;
+END $$;
 
 -- Then etl/switch.go sets every identity sequence past the largest id
 -- served and every id handed out before, drops the idempotency keys of
