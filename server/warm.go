@@ -31,6 +31,13 @@ type warmth struct {
 	ready  bool
 	losses uint64
 	kick   chan struct{}
+
+	// peers are the pools on the same database (set by warmPools, before
+	// any connection can close): a connection found lost makes them all
+	// cold, since whatever took it (a restart, a terminate of every
+	// backend) probably took theirs too, and a pool nobody has used since
+	// would otherwise still claim to be warm with dead connections.
+	peers []*warmth
 }
 
 func newWarmth(name string, log *slog.Logger) *warmth {
@@ -55,6 +62,19 @@ func (w *warmth) beforeClose(conn *pgx.Conn) {
 	}
 	w.mu.Lock()
 	w.losses++
+	peers := w.peers
+	w.mu.Unlock()
+	w.cool()
+	for _, p := range peers {
+		if p != w {
+			p.cool()
+		}
+	}
+}
+
+// cool marks the pool cold and asks its sweeper to check every connection.
+func (w *warmth) cool() {
+	w.mu.Lock()
 	w.ready = false
 	w.mu.Unlock()
 	select {
@@ -174,6 +194,11 @@ func (w *warmth) sweep(ctx context.Context) error {
 // stop waits for them, so the pools can close after it.
 func warmPools(ws ...*warmth) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
+	for _, w := range ws {
+		w.mu.Lock()
+		w.peers = ws
+		w.mu.Unlock()
+	}
 	var wg sync.WaitGroup
 	for _, w := range ws {
 		wg.Go(func() { w.run(ctx) })
