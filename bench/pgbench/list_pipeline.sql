@@ -8,25 +8,19 @@
 \set p2 random(1, :products)
 \set p3 random(1, :products)
 \set p4 random(1, :products)
+\set limit 5
+\set offset 0
 \startpipeline
 SELECT id, rating, summary, recommend, response, body, date, reviewer_name, helpfulness, photos
-FROM reviews
-WHERE product_id = :p1 AND NOT reported
-ORDER BY score DESC, id DESC
-LIMIT 5;
+FROM reviews WHERE product_id = :p1 AND NOT reported
+ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset;
 SELECT id, rating, summary, recommend, response, body, date, reviewer_name, helpfulness, photos
-FROM reviews
-WHERE product_id = :p2 AND NOT reported
-ORDER BY score DESC, id DESC
-LIMIT 5;
+FROM reviews WHERE product_id = :p2 AND NOT reported
+ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset;
 SELECT id, rating, summary, recommend, response, body, date, reviewer_name, helpfulness, photos
-FROM reviews
-WHERE product_id = :p3 AND NOT reported
-ORDER BY score DESC, id DESC
-LIMIT 5;
+FROM reviews WHERE product_id = :p3 AND NOT reported
+ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset;
 SELECT id, rating, summary, recommend, response, body, date, reviewer_name, helpfulness, photos
-FROM reviews
-WHERE product_id = :p4 AND NOT reported
-ORDER BY score DESC, id DESC
-LIMIT 5;
+FROM reviews WHERE product_id = :p4 AND NOT reported
+ORDER BY score DESC, id DESC LIMIT :limit OFFSET :offset;
 \endpipeline

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -62,14 +63,24 @@ func listStatement(t *testing.T) string {
 		}
 		lines = append(lines, l)
 	}
-	return strings.ReplaceAll(strings.TrimSuffix(strings.Join(lines, "\n"), ";"), ":product_id", "$1")
+	return params.Replace(strings.TrimSuffix(strings.Join(lines, "\n"), ";"))
+}
+
+// params turns list.sql's variables into the service's parameters.
+var params = strings.NewReplacer(":product_id", "$1", ":limit", "$2", ":offset", "$3")
+
+// list.sql's statement is the one queries runs for the relevant order.
+func TestListScriptIsTheServiceStatementSuccess(t *testing.T) {
+	if got, want := listStatement(t), queries.ListSQL(queries.SortRelevant); got != want {
+		t.Fatalf("list.sql differs from queries.ListSQL(SortRelevant):\n%s\nwant\n%s", got, want)
+	}
 }
 
 func TestListStatementSuccess(t *testing.T) {
 	pool, _ := seed(t)
 	f := func(product int, want ...int) {
 		t.Helper()
-		rows, err := pool.Query(t.Context(), listStatement(t), product)
+		rows, err := pool.Query(t.Context(), listStatement(t), product, 5, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,7 +124,7 @@ func TestListStatementUsesIndexSuccess(t *testing.T) {
 		t.Fatal(err)
 	}
 	var plan strings.Builder
-	rows, err := conn.Query(ctx, "EXPLAIN "+listStatement(t), 1)
+	rows, err := conn.Query(ctx, "EXPLAIN "+listStatement(t), 1, 5, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +189,7 @@ func TestListPipelineScriptSuccess(t *testing.T) {
 		t.Fatalf("%d statements in list_pipeline.sql, want 4", len(stmts))
 	}
 	for i, s := range stmts {
-		if got := regexp.MustCompile(`:p[1-4]\b`).ReplaceAllString(s, "$$1"); got != want {
+		if got := params.Replace(regexp.MustCompile(`:p[1-4]\b`).ReplaceAllString(s, "$$1")); got != want {
 			t.Errorf("statement %d differs from list.sql's:\n%s\nwant\n%s", i+1, got, want)
 		}
 	}
