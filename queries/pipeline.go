@@ -164,15 +164,19 @@ func (p *readPipe) run(ctx context.Context, stmt *readStmt, row func([][]byte) e
 }
 
 // remove drops j from the queue; the caller holds p.mu.
-func (p *readPipe) remove(j *readJob) {
-	for i, q := range p.queue {
+func (p *readPipe) remove(j *readJob) { p.queue = removeQueued(p.queue, j) }
+
+// removeQueued drops j from a pipe's queue, keeping the order of the rest.
+func removeQueued[J comparable](queue []J, j J) []J {
+	var zero J
+	for i, q := range queue {
 		if q == j {
-			copy(p.queue[i:], p.queue[i+1:])
-			p.queue[len(p.queue)-1] = nil
-			p.queue = p.queue[:len(p.queue)-1]
-			return
+			copy(queue[i:], queue[i+1:])
+			queue[len(queue)-1] = zero
+			return queue[:len(queue)-1]
 		}
 	}
+	return queue
 }
 
 // lead takes up to maxBatch queued statements and answers them. The caller
@@ -196,7 +200,7 @@ func (p *readPipe) lead() {
 	// The batch runs until the latest of its requests' deadlines: one
 	// request giving up must not fail the others.
 	ctx := context.Background()
-	if d, ok := latestDeadline(batch); ok {
+	if d, ok := latestDeadline(batch, readJobCtx); ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithDeadline(ctx, d)
 		defer cancel()
@@ -341,10 +345,12 @@ func finish(jobs []*readJob, err error) {
 	}
 }
 
-func latestDeadline(batch []*readJob) (time.Time, bool) {
+// latestDeadline is the latest deadline of the batch's requests (ctxOf
+// gives each one's context); false when one has none.
+func latestDeadline[J any](batch []J, ctxOf func(J) context.Context) (time.Time, bool) {
 	var latest time.Time
 	for _, j := range batch {
-		d, ok := j.ctx.Deadline()
+		d, ok := ctxOf(j).Deadline()
 		if !ok {
 			return time.Time{}, false
 		}
@@ -375,3 +381,5 @@ func (s *Store) ReadBatchStats() (primary, replica BatchStats, ok bool) {
 func (p *readPipe) stats() BatchStats {
 	return BatchStats{Batches: p.batches.Load(), Statements: p.statements.Load()}
 }
+
+func readJobCtx(j *readJob) context.Context { return j.ctx }

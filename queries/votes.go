@@ -6,7 +6,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -155,16 +154,7 @@ func (p *votePipe) vote(ctx context.Context, review int32, key string, hash []by
 	}
 }
 
-func (p *votePipe) remove(j *voteJob) {
-	for i, q := range p.queue {
-		if q == j {
-			copy(p.queue[i:], p.queue[i+1:])
-			p.queue[len(p.queue)-1] = nil
-			p.queue = p.queue[:len(p.queue)-1]
-			return
-		}
-	}
-}
+func (p *votePipe) remove(j *voteJob) { p.queue = removeQueued(p.queue, j) }
 
 // take moves up to maxVotes queued votes into a batch, oldest first, never
 // two with the same key (a repeat waits for the next batch, where the key
@@ -207,20 +197,9 @@ func (p *votePipe) lead() {
 	// The batch runs until the latest of its votes' deadlines: one client
 	// giving up must not fail the others.
 	ctx := context.Background()
-	var latest time.Time
-	for _, j := range batch {
-		d, ok := j.ctx.Deadline()
-		if !ok {
-			latest = time.Time{}
-			break
-		}
-		if d.After(latest) {
-			latest = d
-		}
-	}
-	if !latest.IsZero() {
+	if d, ok := latestDeadline(batch, func(j *voteJob) context.Context { return j.ctx }); ok {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithDeadline(ctx, latest)
+		ctx, cancel = context.WithDeadline(ctx, d)
 		defer cancel()
 	}
 	reviews := make([]int32, len(batch))
