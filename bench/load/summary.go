@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/catwalk/reviews/bench/loadhtml"
 )
 
 // Summary is one run's figures for scripts (-json FILE): bench/cluster.sh
@@ -61,23 +63,12 @@ type Summary struct {
 	Timeline []TimePoint `json:"timeline,omitempty"`
 }
 
-// Percentiles of one histogram, in milliseconds.
-type Percentiles struct {
-	P50  float64 `json:"p50"`
-	P90  float64 `json:"p90"`
-	P95  float64 `json:"p95"`
-	P99  float64 `json:"p99"`
-	Max  float64 `json:"max"`
-	Mean float64 `json:"mean"`
-}
-
-// OpSummary is one operation's share of a run.
-type OpSummary struct {
-	Requests int64       `json:"requests"`
-	Errors   int64       `json:"errors"`
-	Empty    int64       `json:"empty"`
-	Latency  Percentiles `json:"latency_ms"`
-}
+// Percentiles of one histogram, in milliseconds, and one operation's share
+// of a run: the report page reads the same JSON, so the types are its own.
+type (
+	Percentiles = loadhtml.Percentiles
+	OpSummary   = loadhtml.OpSummary
+)
 
 func percentiles(h *Histogram) Percentiles {
 	return Percentiles{
