@@ -233,9 +233,6 @@ func (a *Announcer) ping(conn *pgx.Conn) error {
 	return conn.Ping(ctx)
 }
 
-// announce sends every payload in one statement, hence one transaction.
-const announce = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
-
 func (a *Announcer) connect(ctx context.Context) (*pgx.Conn, error) {
 	cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
@@ -255,10 +252,11 @@ func (a *Announcer) connect(ctx context.Context) (*pgx.Conn, error) {
 	return conn, nil
 }
 
+// send sends every payload in one statement, hence one transaction.
 func (a *Announcer) send(conn *pgx.Conn, payloads []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), a.SendTimeout)
 	defer cancel()
-	_, err := conn.Exec(ctx, announce, schema.InvalidateChannel, payloads)
+	_, err := conn.Exec(ctx, schema.InvalidateAnnounce, schema.InvalidateChannel, payloads)
 	return err
 }
 

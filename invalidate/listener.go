@@ -144,9 +144,6 @@ func (l *Listener) Run(ctx context.Context) {
 	}
 }
 
-// announcers lists the backends of announcer connections on this database.
-const announcers = `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`
-
 // session connects, listens and applies notifications until the
 // connection fails or ctx ends; wasUp tells whether LISTEN succeeded.
 func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
@@ -161,7 +158,7 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 		conn.Close(cctx) //nolint:errcheck // the connection is being dropped anyway
 		cancel()
 	}()
-	if _, err := conn.Exec(ctx, "LISTEN "+schema.InvalidateChannel); err != nil {
+	if _, err := conn.Exec(ctx, schema.InvalidateListen); err != nil {
 		return false, err
 	}
 	// The announcers alive now are known before the cache is cleared: one
@@ -206,7 +203,7 @@ func (l *Listener) session(ctx context.Context) (wasUp bool, err error) {
 // unannounced, so the cache is cleared.
 func (l *Listener) check(ctx context.Context, conn *pgx.Conn) error {
 	cctx, cancel := context.WithTimeout(ctx, l.CheckTimeout)
-	rows, _ := conn.Query(cctx, announcers, AnnouncerName)
+	rows, _ := conn.Query(cctx, schema.InvalidateAnnouncers, AnnouncerName)
 	alive, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (uint32, error) {
 		var pid int32
 		err := r.Scan(&pid)

@@ -6,9 +6,10 @@ import (
 )
 
 // The invalidation channel is a contract between every instance and the
-// ETL, as much as a table is: its name and payloads live here, next to the
-// DDL, so that the writers (package invalidate's Announcer, the ETL switch)
-// and the readers (package invalidate's Listener) cannot drift apart.
+// ETL, as much as a table is: its name, payloads and statements live here,
+// next to the DDL, so that the writers (package invalidate's Announcer, the
+// ETL switch) and the readers (package invalidate's Listener) cannot drift
+// apart.
 
 // InvalidateChannel is the NOTIFY channel on which written products are
 // announced to every instance. The write statements do not notify: a NOTIFY
@@ -30,6 +31,24 @@ const (
 	// InvalidateBye: an announcer stops after sending everything it had;
 	// its backend (the notification's sender) leaving is no loss.
 	InvalidateBye = "bye"
+)
+
+// The statements on the channel. They take the channel as $1 (pass
+// InvalidateChannel) where PostgreSQL allows a parameter; LISTEN takes none.
+const (
+	// InvalidateListen subscribes a session to the channel (package
+	// invalidate's Listener).
+	InvalidateListen = "LISTEN " + InvalidateChannel
+	// InvalidateAnnounce sends every payload of $2 (text[]) in one
+	// statement, hence one transaction (the Announcer).
+	InvalidateAnnounce = `SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p`
+	// InvalidateNotify sends the one payload $2 (the ETL's InvalidateAll,
+	// inside the switch-over's transaction, so it goes out at commit).
+	InvalidateNotify = "SELECT pg_notify($1, $2)"
+	// InvalidateAnnouncers lists the backends of the connections named $1
+	// (the announcers' application_name) on this database: a listener
+	// watches them to notice one that dies without its goodbye.
+	InvalidateAnnouncers = `SELECT pid FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()`
 )
 
 // InvalidateMaxPayload is the longest payload sent: PostgreSQL refuses 8000
