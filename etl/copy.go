@@ -6,9 +6,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"io"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/catwalk/reviews/schema"
 )
 
 // copyWriter writes PostgreSQL's binary COPY format. Rows are encoded
@@ -101,11 +102,9 @@ func copyFrom(ctx context.Context, tx pgx.Tx, table string, columns []string, pr
 		pw.CloseWithError(err)
 		done <- err
 	}()
-	// FREEZE: the staging table was created in this transaction, so its rows
-	// can be written frozen, with their visibility hint bits set; the first
-	// reads after the switch do not have to rewrite every page.
-	sql := "COPY " + table + " (" + strings.Join(columns, ", ") + ") FROM STDIN (FORMAT binary, FREEZE)"
-	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, sql)
+	// FREEZE (see schema.ETLCopy): the staging table was created in this
+	// transaction.
+	_, err := tx.Conn().PgConn().CopyFrom(ctx, pr, schema.ETLCopy(table, columns))
 	pr.CloseWithError(errors.New("copy ended"))
 	perr := <-done
 	if perr != nil {

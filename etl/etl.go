@@ -173,10 +173,10 @@ func (l *loader) run(ctx context.Context) error {
 		return err
 	}
 	defer lock.Release()
-	if _, err := lock.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+	if _, err := lock.Exec(ctx, schema.AdvisoryLock, lockID); err != nil {
 		return err
 	}
-	defer lock.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // the session ends anyway
+	defer lock.Exec(context.WithoutCancel(ctx), schema.AdvisoryUnlock, lockID) //nolint:errcheck // the session ends anyway
 	if _, err := lock.Exec(ctx, schema.ETLDropStaging()); err != nil {
 		return err
 	}
@@ -205,7 +205,7 @@ func (l *loader) run(ctx context.Context) error {
 				return err
 			}
 			return l.phase("reviews: photos (update)", func() error {
-				_, err := tx.Exec(gctx, fillPhotosSQL("load_reviews", "load_reviews_photos"))
+				_, err := tx.Exec(gctx, schema.ETLFillPhotos("load_reviews", "load_reviews_photos"))
 				return err
 			})
 		})
@@ -285,7 +285,7 @@ func (l *loader) run(ctx context.Context) error {
 		// id out of order); fill them all in once more, before the
 		// switch-over, so no lock on served tables waits for it.
 		if err := l.phase("reviews: photos (update)", func() error {
-			_, err := lock.Exec(ctx, fillPhotosSQL("load_reviews", "load_reviews_photos"))
+			_, err := lock.Exec(ctx, schema.ETLFillPhotos("load_reviews", "load_reviews_photos"))
 			return err
 		}); err != nil {
 			return err
@@ -320,7 +320,7 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 	defer conn.Release()
 	create, indexes := schema.ETLStaging(name)
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL maintenance_work_mem = '1GB'"); err != nil {
+		if _, err := tx.Exec(ctx, schema.ETLMaintenanceMem); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, create); err != nil {
@@ -330,7 +330,7 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 			return err
 		}
 		if err := l.phase(name+": indexes", func() error {
-			stop := l.watchIndexes(ctx, name, tx.Conn().PgConn().PID(), countStatements(indexes))
+			stop := l.watchIndexes(ctx, name, tx.Conn().PgConn().PID(), schema.ETLCountStatements(indexes))
 			defer stop()
 			if _, err := tx.Exec(ctx, indexes); err != nil {
 				return err
@@ -340,14 +340,8 @@ func (l *loader) table(ctx context.Context, name string, fill func(pgx.Tx) error
 			return err
 		}
 		return l.phase(name+": analyze", func() error {
-			_, err := tx.Exec(ctx, "ANALYZE load_"+name+analyzeColumns[name])
+			_, err := tx.Exec(ctx, schema.ETLAnalyze(name))
 			return err
 		})
 	})
-}
-
-// analyzeColumns narrows ANALYZE to the columns queries filter or sort
-// on: statistics of the long texts would cost seconds and help no plan.
-var analyzeColumns = map[string]string{
-	"reviews": " (id, product_id, rating, date, recommend, reported, helpfulness, score, via_api)",
 }

@@ -3,21 +3,17 @@ package etl
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/catwalk/reviews/schema"
 )
 
 // copyOtherIndexes builds on the staging table every index the served table
 // has and schema/etl does not name, so an index a later migration adds
 // survives a load even before schema/etl learns of it.
 func copyOtherIndexes(ctx context.Context, tx pgx.Tx, table string) error {
-	rows, err := tx.Query(ctx, `SELECT c.relname, pg_get_indexdef(c.oid)
-		FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid
-		WHERE x.indrelid = to_regclass($1)
-		  AND NOT EXISTS (SELECT 1 FROM pg_class s
-		                  WHERE s.relname = 'load_' || c.relname AND s.relnamespace = c.relnamespace)
-		ORDER BY c.relname`, table)
+	rows, err := tx.Query(ctx, schema.ETLOtherIndexes, table)
 	if err != nil {
 		return err
 	}
@@ -30,7 +26,7 @@ func copyOtherIndexes(ctx context.Context, tx pgx.Tx, table string) error {
 		return err
 	}
 	for _, d := range defs {
-		sql, err := stagingIndexDef(d[0], d[1], table)
+		sql, err := schema.ETLStagingIndex(d[0], d[1], table)
 		if err != nil {
 			return err
 		}
@@ -39,22 +35,4 @@ func copyOtherIndexes(ctx context.Context, tx pgx.Tx, table string) error {
 		}
 	}
 	return nil
-}
-
-// stagingIndexDef turns pg_get_indexdef's "CREATE [UNIQUE] INDEX name ON
-// schema.table USING …" into the same index on the staging table.
-func stagingIndexDef(name, def, table string) (string, error) {
-	head, rest, ok := strings.Cut(def, " ON ")
-	if !ok {
-		return "", fmt.Errorf("index %s: unexpected definition %q", name, def)
-	}
-	create := "CREATE INDEX "
-	if strings.HasPrefix(head, "CREATE UNIQUE INDEX ") {
-		create = "CREATE UNIQUE INDEX "
-	}
-	_, after, ok := strings.Cut(rest, " ")
-	if !ok {
-		return "", fmt.Errorf("index %s: unexpected definition %q", name, def)
-	}
-	return create + pgx.Identifier{"load_" + name}.Sanitize() + " ON " + pgx.Identifier{"load_" + table}.Sanitize() + " " + after, nil
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/catwalk/reviews/schema"
 )
 
 // watchIndexes shows the index builds of a table as a bar, from
@@ -37,9 +39,7 @@ func (l *loader) watchIndexes(ctx context.Context, name string, pid uint32, n in
 			}
 			var blocksDone, blocksTotal, tuplesDone, tuplesTotal int64
 			var phase string
-			err := l.pool.QueryRow(ctx, `SELECT coalesce(blocks_done, 0), coalesce(blocks_total, 0),
-				coalesce(tuples_done, 0), coalesce(tuples_total, 0), phase
-				FROM pg_stat_progress_create_index WHERE pid = $1`, pid).
+			err := l.pool.QueryRow(ctx, schema.ETLIndexProgress, pid).
 				Scan(&blocksDone, &blocksTotal, &tuplesDone, &tuplesTotal, &phase)
 			if err != nil {
 				continue // between two indexes, or the table's transaction ended
@@ -73,15 +73,4 @@ func (l *loader) watchIndexes(ctx context.Context, name string, pid uint32, n in
 		bar.SetUnits(int64(n) * 1000)
 		bar.Done()
 	}
-}
-
-// countStatements counts the statements of a schema/etl file.
-func countStatements(sql string) int {
-	n := 0
-	for _, line := range strings.Split(sql, "\n") {
-		if strings.HasPrefix(line, "CREATE ") || strings.HasPrefix(line, "ALTER ") {
-			n++
-		}
-	}
-	return n
 }

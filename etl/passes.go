@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/catwalk/reviews/schema"
 )
 
 var reviewColumns = []string{"id", "product_id", "rating", "date", "summary", "body", "recommend",
@@ -449,16 +447,4 @@ func (l *loader) loadProductMeta(ctx context.Context, tx pgx.Tx) error {
 	})
 	l.products = idTable[meta]{}
 	return err
-}
-
-// fillPhotosSQL sets every review's photos JSON from the photos table,
-// for when the files could not be merged while streaming. The JSON is byte
-// for byte what the merge writes (both take it from package schema). The table names are constants.
-func fillPhotosSQL(reviews, photos string) string {
-	return `WITH p AS (
-  SELECT review_id, ` + schema.PhotosJSONAgg + ` AS photos
-  FROM ` + photos + ` GROUP BY review_id)
-UPDATE ` + reviews + ` r SET photos = coalesce(p.photos, '[]')::json
-FROM ` + reviews + ` r2 LEFT JOIN p ON p.review_id = r2.id
-WHERE r.id = r2.id AND r.photos::text IS DISTINCT FROM coalesce(p.photos, '[]')`
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+
+	"github.com/catwalk/reviews/schema"
 )
 
 // fileTables names the served table each file loads.
@@ -14,25 +16,16 @@ var fileTables = map[string]string{
 	CharacteristicReviewsFile: "characteristic_reviews",
 }
 
-// servedCounts count, per file, the rows its table serves now that came
-// from files: the API's reviews, their photos and their values are carried
-// over by the switch-over, so they do not count against a new file.
-var servedCounts = map[string]string{
-	ReviewsFile: `SELECT count(*) FILTER (WHERE NOT via_api) FROM reviews`,
-	PhotosFile: `SELECT (SELECT count(*) FROM reviews_photos)
-	                  - (SELECT coalesce(sum(json_array_length(photos)), 0) FROM reviews WHERE via_api)`,
-	CharacteristicsFile: `SELECT count(*) FROM characteristics`,
-	CharacteristicReviewsFile: `SELECT (SELECT count(*) FROM characteristic_reviews)
-	                                - (SELECT count(*) FROM characteristic_reviews WHERE review_id IN (SELECT id FROM reviews WHERE via_api))`,
-}
-
 // countServed counts the rows each file would replace, for the shrink
-// check. It runs beside the load, on a connection of its own.
+// check: the rows its table serves now that came from files (the API's
+// reviews, their photos and their values are carried over by the
+// switch-over, so they do not count against a new file). It runs beside
+// the load, on a connection of its own.
 func (l *loader) countServed(ctx context.Context) error {
 	served := make(map[string]int64, len(Files))
 	for _, name := range Files {
 		var n int64
-		if err := l.pool.QueryRow(ctx, servedCounts[name]).Scan(&n); err != nil {
+		if err := l.pool.QueryRow(ctx, schema.ETLCountServed(fileTables[name])).Scan(&n); err != nil {
 			return fmt.Errorf("count the rows %s serves: %w", fileTables[name], err)
 		}
 		served[name] = n

@@ -54,7 +54,7 @@ var preCarried func()
 // only the few written since (see carry.go).
 func (l *loader) preCarry(ctx context.Context, conn *pgxpool.Conn) error {
 	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+		if _, err := tx.Exec(ctx, schema.ETLNoJIT); err != nil {
 			return err
 		}
 		// No staging row is carried yet: this carries the votes and reports
@@ -133,12 +133,7 @@ func lockBusy(err error) bool {
 // blockers describes the sessions holding locks on the served tables.
 func blockers(ctx context.Context, conn *pgxpool.Conn) string {
 	var s *string
-	err := conn.QueryRow(ctx, `SELECT string_agg(format('pid %s (%s, transaction open %s s)', a.pid, a.state,
-	                                  round(extract(epoch FROM now() - a.xact_start))), ', ' ORDER BY a.pid)
-		FROM pg_stat_activity a
-		WHERE a.pid <> pg_backend_pid()
-		  AND a.pid IN (SELECT pid FROM pg_locks WHERE granted AND relation = ANY ($1::regclass[]))`,
-		servedTables).Scan(&s)
+	err := conn.QueryRow(ctx, schema.ETLBlockers, servedTables).Scan(&s)
 	switch {
 	case err != nil:
 		return "sessions unknown: " + err.Error()
@@ -155,25 +150,25 @@ func blockers(ctx context.Context, conn *pgxpool.Conn) string {
 // gone and tells serving instances to clear their caches. It returns the
 // reviews carried over.
 func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
-	if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = '%dms'", switchLockTimeout.Milliseconds())); err != nil {
+	if _, err := tx.Exec(ctx, schema.ETLLockTimeout(switchLockTimeout)); err != nil {
 		return 0, err
 	}
 	// The carry-over's statements touch a few rows each by index, but their
 	// estimates (a JSON array's elements, an id list) can pass jit_above_cost,
 	// and compiling them would cost seconds with every table locked.
-	if _, err := tx.Exec(ctx, "SET LOCAL jit = off"); err != nil {
+	if _, err := tx.Exec(ctx, schema.ETLNoJIT); err != nil {
 		return 0, err
 	}
 	// With the tables locked, every statement has an index path to the few
 	// rows it needs; a scan of a served table would hold the locks for
 	// seconds. Estimates can be off (the staged rows are newer than their
 	// statistics), so scans are taken out of the planner's choices.
-	if _, err := tx.Exec(ctx, "SET LOCAL enable_seqscan = off"); err != nil {
+	if _, err := tx.Exec(ctx, schema.ETLNoSeqScan); err != nil {
 		return 0, err
 	}
 	// One statement for all five: the first lock that cannot be had within
 	// the timeout ends the attempt and releases those taken.
-	if _, err := tx.Exec(ctx, "LOCK TABLE "+joinTables(servedTables)+" IN ACCESS EXCLUSIVE MODE"); err != nil {
+	if _, err := tx.Exec(ctx, schema.ETLLockTables(servedTables)); err != nil {
 		return 0, err
 	}
 	floors, err := idFloors(ctx, tx)
@@ -195,18 +190,17 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 	// every id handed out before (the old sequences): an id is never
 	// issued twice, even to a review that is gone.
 	for _, t := range idTables {
-		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence($1, 'id'),
-			greatest($2::bigint, (SELECT coalesce(max(id), 0) FROM `+t+`)) + 1, false)`, t, floors[t]); err != nil {
+		if _, err := tx.Exec(ctx, schema.ETLSetSequence(t), t, floors[t]); err != nil {
 			return 0, fmt.Errorf("sequence of %s: %w", t, err)
 		}
 	}
 	// A key answers only for a review written through the API that is still
 	// served: the keys of reviews not carried over go with them.
-	if _, err := tx.Exec(ctx, deleteStaleKeys); err != nil {
+	if _, err := tx.Exec(ctx, schema.ETLDeleteStaleKeys); err != nil {
 		return 0, fmt.Errorf("idempotency keys: %w", err)
 	}
 	// Serving instances drop every cached response at commit.
-	if _, err := tx.Exec(ctx, "SELECT pg_notify($1, $2)", schema.InvalidateChannel, schema.InvalidateAll); err != nil {
+	if _, err := tx.Exec(ctx, schema.InvalidateNotify, schema.InvalidateChannel, schema.InvalidateAll); err != nil {
 		return 0, err
 	}
 	return carried, nil
@@ -214,17 +208,6 @@ func switchTx(ctx context.Context, tx pgx.Tx) (int64, error) {
 
 // idTables are the tables whose ids come from an identity sequence.
 var idTables = []string{"reviews", "reviews_photos", "characteristics", "characteristic_reviews"}
-
-func joinTables(ts []string) string {
-	s := ""
-	for i, t := range ts {
-		if i > 0 {
-			s += ", "
-		}
-		s += t
-	}
-	return s
-}
 
 // idFloors returns idFloor of every table with ids.
 func idFloors(ctx context.Context, tx pgx.Tx) (map[string]int64, error) {
@@ -244,30 +227,13 @@ func idFloors(ctx context.Context, tx pgx.Tx) (map[string]int64, error) {
 // package; the sequence's name comes from the catalog, quoted.
 func idFloor(ctx context.Context, tx pgx.Tx, table string) (int64, error) {
 	var seq string
-	if err := tx.QueryRow(ctx, "SELECT pg_get_serial_sequence($1, 'id')", table).Scan(&seq); err != nil {
+	if err := tx.QueryRow(ctx, schema.ETLSequence, table).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("sequence of %s: %w", table, err)
 	}
 	var floor int64
-	err := tx.QueryRow(ctx, `SELECT greatest((SELECT coalesce(max(id), 0) FROM `+table+`),
-		(SELECT CASE WHEN is_called THEN last_value ELSE last_value - 1 END FROM `+seq+`))`).Scan(&floor)
+	err := tx.QueryRow(ctx, schema.ETLIDFloor(table, seq)).Scan(&floor)
 	if err != nil {
 		return 0, fmt.Errorf("ids of %s: %w", table, err)
 	}
 	return floor, nil
 }
-
-// deleteStaleKeys deletes the idempotency keys whose review is gone after
-// the switch. A POST's key (status 201, response {"review_id":N},
-// queries.createReview) stays only for a review written through the API and
-// served after the switch; a vote's key (status 204, request_hash "PUT
-// /reviews/N/helpful", queries.HelpfulRequest) stays while review N exists,
-// so a retried vote still counts once.
-const deleteStaleKeys = `DELETE FROM idempotency_keys k
-WHERE CASE WHEN k.status = 201 THEN
-        NOT EXISTS (SELECT FROM reviews r
-                    WHERE r.via_api
-                      AND r.id = substring(convert_from(k.response, 'UTF8') FROM '"review_id":([0-9]+)')::int4)
-      ELSE
-        NOT EXISTS (SELECT FROM reviews r
-                    WHERE r.id = substring(convert_from(k.request_hash, 'UTF8') FROM '^PUT /reviews/([0-9]+)/helpful$')::int4)
-      END`

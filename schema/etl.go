@@ -36,3 +36,15 @@ func ETLDropStaging() string { return etlFile("drop") }
 
 // ETLSwitch replaces the served tables with the staging tables.
 func ETLSwitch() string { return etlFile("switch") }
+
+// ETLCountStatements counts the statements of a schema/etl file's part (as
+// ETLStaging returns them): each begins a line with CREATE or ALTER.
+func ETLCountStatements(sql string) int {
+	n := 0
+	for _, line := range strings.Split(sql, "\n") {
+		if strings.HasPrefix(line, "CREATE ") || strings.HasPrefix(line, "ALTER ") {
+			n++
+		}
+	}
+	return n
+}

@@ -67,6 +67,13 @@ func Migrations() []Migration {
 // Latest is the version the embedded migrations bring a database to.
 func Latest() int { return len(Migrations()) }
 
+// AdvisoryLock and AdvisoryUnlock take and release the session advisory
+// lock of key $1: the migrator's, and the ETL's that serialises loads.
+const (
+	AdvisoryLock   = "SELECT pg_advisory_lock($1)"
+	AdvisoryUnlock = "SELECT pg_advisory_unlock($1)"
+)
+
 const createVersionTable = `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version    integer PRIMARY KEY,
 	name       text NOT NULL,
@@ -82,10 +89,10 @@ func Migrate(ctx context.Context, pool *pgxpool.Pool) ([]string, error) {
 		return nil, fmt.Errorf("migrate: connect: %w", err)
 	}
 	defer conn.Release()
-	if _, err := conn.Exec(ctx, "SELECT pg_advisory_lock($1)", lockID); err != nil {
+	if _, err := conn.Exec(ctx, AdvisoryLock, lockID); err != nil {
 		return nil, fmt.Errorf("migrate: lock: %w", err)
 	}
-	defer conn.Exec(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", lockID) //nolint:errcheck // the session ends anyway
+	defer conn.Exec(context.WithoutCancel(ctx), AdvisoryUnlock, lockID) //nolint:errcheck // the session ends anyway
 
 	if _, err := conn.Exec(ctx, createVersionTable); err != nil {
 		return nil, fmt.Errorf("migrate: version table: %w", err)
