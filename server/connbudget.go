@@ -5,6 +5,8 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/catwalk/reviews/schema"
 )
 
 // coherenceConns are the connections an instance holds on the primary
@@ -48,11 +50,7 @@ func (b connBudget) Check() error {
 // instances × (writes + reads + coherence) fit.
 func checkConnBudget(ctx context.Context, pool *pgxpool.Pool, instances, writes, reads int) error {
 	b := connBudget{Instances: max(instances, 1), Writes: writes, Reads: reads}
-	// reserved_connections exists from PostgreSQL 16 on; missing_ok makes
-	// it NULL before, read as 0.
-	err := pool.QueryRow(ctx, `SELECT current_setting('max_connections')::int,
-		current_setting('superuser_reserved_connections')::int
-		+ coalesce(current_setting('reserved_connections', true)::int, 0)`).Scan(&b.MaxConnections, &b.Reserved)
+	err := pool.QueryRow(ctx, schema.ConnectionLimits).Scan(&b.MaxConnections, &b.Reserved)
 	if err != nil {
 		return fmt.Errorf("database: reading max_connections: %w", err)
 	}

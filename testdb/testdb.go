@@ -88,7 +88,7 @@ func setup(ctx context.Context) (cleanup func() error, err error) {
 		return nil, fmt.Errorf("connect %s: %w", redact(admin), err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, schema.CreateDatabase(name)); err != nil {
 		stopCluster()
 		return nil, fmt.Errorf("create database: %w", err)
 	}
@@ -120,7 +120,7 @@ func setup(ctx context.Context) (cleanup func() error, err error) {
 				return err
 			}
 			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			_, err = conn.Exec(ctx, schema.DropDatabase(name))
 			return err
 		}
 		return stopCluster()
@@ -167,7 +167,7 @@ func newDatabase(tb testing.TB, migrate bool) string {
 		tb.Fatalf("testdb: connect: %v", err)
 	}
 	defer conn.Close(ctx)
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
+	if _, err := conn.Exec(ctx, schema.CreateDatabase(name)); err != nil {
 		tb.Fatalf("testdb: create database: %v", err)
 	}
 	u, _ := url.Parse(dbURL)
@@ -179,7 +179,7 @@ func newDatabase(tb testing.TB, migrate bool) string {
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)"); err != nil {
+		if _, err := conn.Exec(ctx, schema.DropDatabase(name)); err != nil {
 			tb.Errorf("testdb: drop: %v", err)
 		}
 	})
