@@ -1,21 +1,28 @@
 # The two commands of the README: `make run` and `make test`.
 GO ?= go
 
-.PHONY: run test build vet bench clean cluster cluster-stop faults fuzz
+.PHONY: run test test-pure build vet bench clean cluster cluster-stop faults fuzz
 
 ## run: serve the API on a local PostgreSQL under ./.data with demo data
 run:
 	$(GO) run . dev
 
-## test: the whole test suite, against real throwaway PostgreSQL clusters,
+## test: the whole test suite, against real throwaway PostgreSQL clusters
+## (after test-pure: a quick failure first, and proof its tests stay pure),
 ## then every fuzz target briefly (FUZZTIME_TEST each; their seed corpora
 ## already ran as regression tests)
 FUZZTIME_TEST ?= 5s
 test:
 	scripts/test-deps.sh
 	$(GO) vet ./...
+	GO=$(GO) scripts/test-pure.sh
 	$(GO) test -race -count=1 -timeout 20m ./...
 	GO=$(GO) scripts/fuzz.sh $(FUZZTIME_TEST)
+
+## test-pure: the tests that need no database (parsing, rendering, configuration,
+## documents), in seconds and without PostgreSQL; TESTDB_FORBID=1 fails any that asks for one
+test-pure:
+	GO=$(GO) scripts/test-pure.sh
 
 ## fuzz: every fuzz target of the module (found by name), FUZZTIME each
 FUZZTIME ?= 30s

@@ -8,7 +8,12 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/jackc/pgx/v5"
+
+	"github.com/catwalk/reviews/etl"
+	"github.com/catwalk/reviews/gen"
 	"github.com/catwalk/reviews/pglocal"
+	"github.com/catwalk/reviews/queries"
 	"github.com/catwalk/reviews/server"
 )
 
@@ -69,4 +74,29 @@ Ctrl-C or SIGTERM stops the server and the cluster it started.`, stderr)
 	cfg.Addr = net.JoinHostPort("", strconv.Itoa(*port))
 	cfg.Log = log
 	return server.Run(ctx, *cfg)
+}
+
+// loadDemoIfEmpty generates and loads a demo dataset of products products
+// into the database at dbURL when it holds no reviews (`catwalk dev`, and
+// `catwalk migrate -demo-products` for docker-compose.yml's setup job).
+func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, metricsAddr string, stdout io.Writer) error {
+	conn, err := pgx.Connect(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	hasReviews, err := queries.HasReviews(ctx, conn)
+	conn.Close(ctx)
+	if err != nil {
+		return err
+	}
+	if hasReviews {
+		fmt.Fprintln(stdout, "the database holds reviews: no demo dataset loaded")
+		return nil
+	}
+	fmt.Fprintf(stdout, "generating a demo dataset of %d products in %s\n", products, dir)
+	if _, err := gen.Generate(gen.Options{Dir: dir, Products: products, Seed: 1}); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "loading the demo dataset from %s\n", dir)
+	return load(ctx, dbURL, etl.Options{Dir: dir}, metricsAddr, stdout)
 }

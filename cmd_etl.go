@@ -10,10 +10,7 @@ import (
 	"runtime/debug"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/catwalk/reviews/etl"
-	"github.com/catwalk/reviews/gen"
 	"github.com/catwalk/reviews/progress"
 )
 
@@ -105,29 +102,4 @@ func serveETLMetrics(addr string, d *progress.Display) (stop func(), err error) 
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	go srv.Serve(ln)
 	return func() { srv.Close() }, nil
-}
-
-// loadDemoIfEmpty generates and loads a demo dataset of products products
-// into the database at dbURL when it holds no reviews.
-func loadDemoIfEmpty(ctx context.Context, dbURL, dir string, products int, metricsAddr string, stdout io.Writer) error {
-	conn, err := pgx.Connect(ctx, dbURL)
-	if err != nil {
-		return err
-	}
-	var hasReviews bool
-	err = conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM reviews)").Scan(&hasReviews)
-	conn.Close(ctx)
-	if err != nil {
-		return err
-	}
-	if hasReviews {
-		fmt.Fprintln(stdout, "the database holds reviews: no demo dataset loaded")
-		return nil
-	}
-	fmt.Fprintf(stdout, "generating a demo dataset of %d products in %s\n", products, dir)
-	if _, err := gen.Generate(gen.Options{Dir: dir, Products: products, Seed: 1}); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "loading the demo dataset from %s\n", dir)
-	return load(ctx, dbURL, etl.Options{Dir: dir}, metricsAddr, stdout)
 }

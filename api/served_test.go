@@ -45,11 +45,12 @@ func startService(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	url := testdb.URL(t) // here: a goroutine must not fail t
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			DatabaseURL:        testdb.URL(),
+			DatabaseURL:        url,
 			Listener:           ln,
 			LoaderIOToken:      loaderToken,
 			CORSOrigins:        shop,
@@ -197,7 +198,7 @@ func TestServedAsDocumented(t *testing.T) {
 	down := startDown(t)
 
 	// A product with two characteristics, seeded as the ETL would.
-	pool, err := pgxpool.New(context.Background(), testdb.URL())
+	pool, err := pgxpool.New(context.Background(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -183,7 +183,7 @@ func startInstance(tb testing.TB, bin string, env ...string) *process {
 	port := freePort(tb)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
-		"DATABASE_URL="+testdb.URL(),
+		"DATABASE_URL="+testdb.URL(tb),
 		"PORT="+strconv.Itoa(port),
 		"DATABASE_READ_URL=",
 		"NEW_RELIC_LICENSE_KEY=",

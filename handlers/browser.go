@@ -162,6 +162,10 @@ func (c *cors) apply(ctx *fasthttp.RequestCtx) {
 	h.SetCanonical(hdrACEH, corsExposeHeaders)
 }
 
+// noCache is the Cache-Control of a zero max age, and of a Config without
+// CacheControl.
+const noCache = "no-cache"
+
 // CacheControl is the Cache-Control of both GETs' answers for a max age:
 // "public, max-age=N" (the same for every client: no credentials, no
 // personal data), or "no-cache" for 0 (browsers keep the body but
@@ -172,7 +176,7 @@ func CacheControl(maxAge time.Duration) (string, error) {
 		return "", fmt.Errorf("cache-control max age %v: want whole seconds, 0 or more", maxAge)
 	}
 	if maxAge == 0 {
-		return "no-cache", nil
+		return noCache, nil
 	}
 	return "public, max-age=" + strconv.FormatInt(int64(maxAge/time.Second), 10), nil
 }

@@ -70,7 +70,7 @@ func New(store Store, c *cache.Cache, cfg Config, log *slog.Logger) *Handler {
 		log = slog.Default()
 	}
 	if cfg.CacheControl == "" {
-		cfg.CacheControl = "no-cache"
+		cfg.CacheControl = noCache
 	}
 	return &Handler{store: store, cache: c, cfg: cfg, log: log, cors: newCORS(cfg.CORSOrigins), cacheControl: []byte(cfg.CacheControl)}
 }

@@ -41,7 +41,7 @@ var benchDB struct {
 func mustBenchPool(b *testing.B) *pgxpool.Pool {
 	b.Helper()
 	benchDB.once.Do(func() {
-		pool, err := pgxpool.New(context.Background(), testdb.URL()+"&pool_max_conns=16")
+		pool, err := pgxpool.New(context.Background(), testdb.URL(b)+"&pool_max_conns=16")
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -98,7 +98,7 @@ func want503(t *testing.T, what string, r response) {
 func TestLostConnectionIs503(t *testing.T) {
 	admin := mustPool(t)
 	p := mustProduct(t, admin, 2)
-	lp := newLossPools(t, testdb.URL(), testdb.URL(), "loss")
+	lp := newLossPools(t, testdb.URL(t), testdb.URL(t), "loss")
 	s := lp.s
 	review := createdID(t, s.post(t, p.reviewJSON()))
 
@@ -134,7 +134,7 @@ func TestCutConnectionIs503(t *testing.T) {
 	admin := mustPool(t)
 	p := mustProduct(t, admin, 2)
 	writes, reads := newCutProxy(t), newCutProxy(t)
-	lp := newLossPools(t, writes.url(t, testdb.URL()), reads.url(t, testdb.URL()), "cut")
+	lp := newLossPools(t, writes.url(t, testdb.URL(t)), reads.url(t, testdb.URL(t)), "cut")
 	s := lp.s
 	review := createdID(t, s.post(t, p.reviewJSON()))
 	for _, c := range []struct {

@@ -248,7 +248,7 @@ func mustAggregates(tb testing.TB, pool *pgxpool.Pool, p product) aggregates {
 
 func mustPool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	cfg, err := pgxpool.ParseConfig(testdb.URL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

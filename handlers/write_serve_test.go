@@ -20,11 +20,12 @@ import (
 func instance(tb testing.TB) *fasthttp.Client {
 	tb.Helper()
 	ln := fasthttputil.NewInmemoryListener()
+	url := testdb.URL(tb) // here: a goroutine must not fail tb
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
 		done <- server.Run(ctx, server.Config{
-			DatabaseURL: testdb.URL(), MaxPageSize: 10000, CacheMaxBytes: 8 << 20,
+			DatabaseURL: url, MaxPageSize: 10000, CacheMaxBytes: 8 << 20,
 			CacheTTL: time.Minute, MaxBodyBytes: 64 << 10, ShutdownTimeout: time.Second, Listener: ln,
 		})
 	}()
@@ -86,7 +87,7 @@ func waitListeners(tb testing.TB, pool *pgxpool.Pool, want int) {
 // server.Run starts an invalidation listener with the server, stops it with
 // the server, and serves the write routes.
 func TestServeWiresTheWritePath(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), testdb.URL())
+	pool, err := pgxpool.New(context.Background(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

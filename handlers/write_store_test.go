@@ -15,7 +15,7 @@ import (
 // pooled connection goes back as it came.
 func TestStoreCreateReviewLeavesTheSessionAlone(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

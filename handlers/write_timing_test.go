@@ -48,7 +48,7 @@ func writeBenchPool(b *testing.B) *pgxpool.Pool {
 			b.Fatal(err)
 		}
 	})
-	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	cfg, err := pgxpool.ParseConfig(testdb.URL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func runPgbench(b *testing.B, pool *pgxpool.Pool, script string, n int) float64 
 	args := append([]string{"-n", "-M", "prepared",
 		"-c", strconv.Itoa(writeBenchClients), "-j", strconv.Itoa(min(writeBenchClients, runtime.GOMAXPROCS(0))),
 		"-t", strconv.Itoa(perClient)}, vars...)
-	cmd := exec.Command(exe, append(args, "-f", path, testdb.URL())...)
+	cmd := exec.Command(exe, append(args, "-f", path, testdb.URL(b))...)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		b.Fatalf("pgbench: %v\n%s", err, out)

@@ -45,7 +45,7 @@ func within(tb testing.TB, what string, cond func() bool) {
 }
 
 func TestWriteVisibleOnOtherInstance(t *testing.T) {
-	pool, err := pgxpool.New(context.Background(), testdb.URL())
+	pool, err := pgxpool.New(context.Background(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -90,7 +90,7 @@ func (r *recorder) expectNothing(tb testing.TB) {
 
 func connConfig(tb testing.TB) *pgx.ConnConfig {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(testdb.URL())
+	cfg, err := pgx.ParseConfig(testdb.URL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -235,7 +235,7 @@ type rawListener struct {
 
 func listenRaw(tb testing.TB) *rawListener {
 	tb.Helper()
-	conn, err := pgx.Connect(context.Background(), testdb.URL())
+	conn, err := pgx.Connect(context.Background(), testdb.URL(tb))
 	if err != nil {
 		tb.Fatal(err)
 	}

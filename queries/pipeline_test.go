@@ -297,7 +297,7 @@ func TestPipeConnectionLost(t *testing.T) {
 // 57P01) fails the batch that meets it with ErrUnavailable, and is
 // dropped: the next batch runs on a new connection.
 func TestPipeTerminatedIdleConnection(t *testing.T) {
-	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -371,7 +371,7 @@ func TestUnavailable(t *testing.T) {
 		}
 	}
 	// pgconn's "conn busy" (a connection still in use): the real one.
-	conn, err := pgconn.Connect(t.Context(), testdb.URL())
+	conn, err := pgconn.Connect(t.Context(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

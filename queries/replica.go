@@ -18,12 +18,22 @@ type ReplicaOptions struct {
 	// close it.
 	Pool *pgxpool.Pool
 	// MaxLag: when the replica's replay trails the primary by more than this,
-	// every read goes to the primary until it catches up (default 1s).
+	// every read goes to the primary until it catches up (0:
+	// DefaultReplicaMaxLag).
 	MaxLag time.Duration
 	// ProbeInterval is how often the replica's replay position is compared
-	// with the primary's (default 100ms).
+	// with the primary's (0: defaultProbeInterval).
 	ProbeInterval time.Duration
 }
+
+// DefaultReplicaMaxLag is the MaxLag of a zero ReplicaOptions, and the
+// default of `catwalk serve -replica-max-lag` (through server.Defaults):
+// the one home of that number.
+const DefaultReplicaMaxLag = time.Second
+
+// defaultProbeInterval is the ProbeInterval of a zero ReplicaOptions; no
+// flag sets it.
+const defaultProbeInterval = 100 * time.Millisecond
 
 // replicaSlots is the number of per-product "last written" clocks; products
 // share a slot by hash, so a collision sends a few extra reads to the
@@ -73,10 +83,10 @@ type replica struct {
 // primary; Store.Close stops it.
 func newReplica(primary *pgxpool.Pool, opt ReplicaOptions, pipelines int) *replica {
 	if opt.MaxLag <= 0 {
-		opt.MaxLag = time.Second
+		opt.MaxLag = DefaultReplicaMaxLag
 	}
 	if opt.ProbeInterval <= 0 {
-		opt.ProbeInterval = 100 * time.Millisecond
+		opt.ProbeInterval = defaultProbeInterval
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &replica{pool: opt.Pool, reads: newReadPipe(opt.Pool, pipelines), opt: opt, origin: time.Now(), cancel: cancel, done: make(chan struct{})}

@@ -11,7 +11,7 @@ import (
 // TestWarmConn: after WarmConn a connection holds every read statement
 // prepared and already planned, as the serving pools configure them.
 func TestWarmConn(t *testing.T) {
-	conn, err := pgx.Connect(t.Context(), testdb.URL()+"&plan_cache_mode=force_generic_plan")
+	conn, err := pgx.Connect(t.Context(), testdb.URL(t)+"&plan_cache_mode=force_generic_plan")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +34,7 @@ func TestWarmConn(t *testing.T) {
 // TestWarmWriteConn: after WarmWriteConn a connection holds every write
 // statement prepared and planned, and nothing was written.
 func TestWarmWriteConn(t *testing.T) {
-	conn, err := pgx.Connect(t.Context(), testdb.URL()+"&plan_cache_mode=force_generic_plan")
+	conn, err := pgx.Connect(t.Context(), testdb.URL(t)+"&plan_cache_mode=force_generic_plan")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,7 +16,7 @@ import (
 // for PostgreSQL's answer (the review row locked) may have committed.
 func TestWriteErrorDeadlines(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(testdb.URL())
+	cfg, err := pgxpool.ParseConfig(testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -59,7 +59,7 @@ func TestRunChecksConnBudget(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	err := Run(ctx, Config{DatabaseURL: testdb.URL(), Addr: "127.0.0.1:0", Instances: fits + 1, DBMaxConns: 16, DBReadPipelines: 4})
+	err := Run(ctx, Config{DatabaseURL: testdb.URL(t), Addr: "127.0.0.1:0", Instances: fits + 1, DBMaxConns: 16, DBReadPipelines: 4})
 	if err == nil || !strings.Contains(err.Error(), "max_connections") {
 		t.Errorf("Run with %d instances: %v, want the connection budget's refusal", fits+1, err)
 	}

@@ -44,7 +44,7 @@ func TestMemoryBoundUnderFlood(t *testing.T) {
 	if os.Getenv(floodChildEnv) == "" {
 		admin := os.Getenv("TEST_DATABASE_URL")
 		if admin == "" {
-			admin = testdb.Cluster().URL("postgres")
+			admin = testdb.Cluster(t).URL("postgres")
 		}
 		cmd := exec.Command(os.Args[0], "-test.run=^TestMemoryBoundUnderFlood$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), floodChildEnv+"=1", "TEST_DATABASE_URL="+admin, "GOMEMLIMIT=")
@@ -62,7 +62,7 @@ func TestMemoryBoundUnderFlood(t *testing.T) {
 	const cacheBytes = 8 << 20
 	// Products 1–4000 have four reviews each (list pages of 1.3–2.5 KB),
 	// the others none.
-	seed, err := pgxpool.New(context.Background(), testdb.URL())
+	seed, err := pgxpool.New(context.Background(), testdb.URL(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -54,7 +54,7 @@ func TestNewPool(t *testing.T) {
 				url, role, prepared, writes, wantPrepared, wantWrites)
 		}
 	}
-	url := testdb.URL()
+	url := testdb.URL(t)
 	f(url, 16, writePool, 16, "force_generic_plan")
 	// What the URL says wins…
 	f(url+"&pool_max_conns=3&plan_cache_mode=auto", 16, writePool, 3, "auto")
@@ -73,7 +73,7 @@ func TestNewPoolTraced(t *testing.T) {
 	}
 	defer nrtxn.Stop(app, 0)
 	for _, traced := range []bool{true, false} {
-		pool, err := newPool(t.Context(), testdb.URL(), 4, writePool, nil, slog.Default(), traced)
+		pool, err := newPool(t.Context(), testdb.URL(t), 4, writePool, nil, slog.Default(), traced)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -109,7 +109,7 @@ func Defaults() Config {
 	return Config{
 		DBMaxConns:         16,
 		Instances:          1,
-		ReplicaMaxLag:      time.Second, // also queries.ReplicaOptions' for a zero MaxLag
+		ReplicaMaxLag:      queries.DefaultReplicaMaxLag,
 		MaxPageSize:        handlers.DefaultMaxPageSize,
 		CacheMaxBytes:      256 << 20,
 		CacheTTL:           5 * time.Minute,

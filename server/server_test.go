@@ -73,7 +73,7 @@ func startServer(t *testing.T, cfg Config) (base string, cancel context.CancelFu
 	}
 	logs = &lockedBuffer{}
 	if cfg.DatabaseURL == "" {
-		cfg.DatabaseURL = testdb.URL()
+		cfg.DatabaseURL = testdb.URL(t)
 	}
 	cfg.Listener = ln
 	cfg.Log = slog.New(slog.NewJSONHandler(logs, nil))
@@ -266,7 +266,7 @@ func TestRunFailure(t *testing.T) {
 		}
 	}
 	f(Config{DatabaseURL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "connect")
-	f(Config{DatabaseURL: testdb.URL(), DatabaseReadURL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "read replica")
+	f(Config{DatabaseURL: testdb.URL(t), DatabaseReadURL: "postgres://postgres@127.0.0.1:1/x?sslmode=disable&connect_timeout=2"}, "read replica")
 	f(Config{DatabaseURL: testdb.NewEmptyDatabase(t)}, "behind")
 }
 

@@ -19,7 +19,7 @@ import (
 // harness's own cluster, so it fails under TEST_DATABASE_URL.
 func ReplicaURL(tb testing.TB) string {
 	tb.Helper()
-	if cluster == nil {
+	if Cluster(tb) == nil {
 		tb.Fatal("testdb: a replica is made from the harness's own cluster: unset TEST_DATABASE_URL")
 	}
 	dir, err := os.MkdirTemp("", "catwalk-replica-")

@@ -1,6 +1,12 @@
 // Package testdb gives each test package its own freshly migrated database:
 // on a throwaway cluster started with pglocal, or on the server named by
 // TEST_DATABASE_URL. Tests never skip for want of PostgreSQL: they fail.
+//
+// The database is made on first use (URL, Pool, NewDatabase, Cluster,
+// ReplicaURL), not by Main: a run of tests that need none, such as
+// `go test -run TestParse ./handlers` or a fuzz worker, starts no cluster.
+// With TESTDB_FORBID set (`make test-pure`) every such use fails the test
+// instead, so a test listed as pure cannot quietly need PostgreSQL.
 package testdb
 
 import (
@@ -11,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,33 +28,59 @@ import (
 	"github.com/catwalk/reviews/schema"
 )
 
+// ForbidEnv names the environment variable that forbids databases: set to
+// anything but empty, the first use of one fails the test (make test-pure).
+const ForbidEnv = "TESTDB_FORBID"
+
 var (
 	dbURL   string
 	cluster *pglocal.Cluster
+
+	// once makes the package's database on first use; setupErr is why it
+	// could not, reported to every test that asks; cleanup undoes what
+	// setup made, run by Main after the tests (nil: nothing was made).
+	once     sync.Once
+	setupErr error
+	cleanup  func() error
 )
 
-// Main runs the package's tests against a new database and exits. Call it
-// from TestMain: func TestMain(m *testing.M) { testdb.Main(m) }.
+// Main runs the package's tests and exits, then drops the database or
+// stops the cluster if a test made one. Call it from TestMain:
+// func TestMain(m *testing.M) { testdb.Main(m) }.
 func Main(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	cleanup, err := setup(ctx)
-	cancel()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "testdb: cannot provide a PostgreSQL database, failing (tests never skip for this): %v\n", err)
-		return 1
-	}
 	code := m.Run()
-	if err := cleanup(); err != nil {
-		fmt.Fprintf(os.Stderr, "testdb: cleanup: %v\n", err)
-		if code == 0 {
-			code = 1
+	// Tests have ended, parallel ones included: none is inside once.Do.
+	if cleanup != nil {
+		if err := cleanup(); err != nil {
+			fmt.Fprintf(os.Stderr, "testdb: cleanup: %v\n", err)
+			if code == 0 {
+				code = 1
+			}
 		}
 	}
 	return code
+}
+
+// ensure makes the package's database the first time a test asks, and
+// fails tb with the reason when there is none (or databases are
+// forbidden). Concurrent callers wait for the one that makes it.
+func ensure(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv(ForbidEnv) != "" {
+		tb.Fatalf("testdb: %s is set: this test asks for a PostgreSQL database, yet it runs as one that needs none (make test-pure)", ForbidEnv)
+	}
+	once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		cleanup, setupErr = setup(ctx)
+	})
+	if setupErr != nil {
+		tb.Fatalf("testdb: cannot provide a PostgreSQL database, failing (tests never skip for this): %v", setupErr)
+	}
 }
 
 func setup(ctx context.Context) (cleanup func() error, err error) {
@@ -127,16 +160,26 @@ func setup(ctx context.Context) (cleanup func() error, err error) {
 	}, nil
 }
 
-// URL is the connection string of this package's test database.
-func URL() string { return dbURL }
+// URL is the connection string of this package's test database, made on
+// first use (tb fails when it cannot be).
+func URL(tb testing.TB) string {
+	tb.Helper()
+	ensure(tb)
+	return dbURL
+}
 
-// Cluster is the throwaway cluster, or nil when TEST_DATABASE_URL is used.
-func Cluster() *pglocal.Cluster { return cluster }
+// Cluster is the throwaway cluster, or nil when TEST_DATABASE_URL is used;
+// it is started on first use, as URL's database.
+func Cluster(tb testing.TB) *pglocal.Cluster {
+	tb.Helper()
+	ensure(tb)
+	return cluster
+}
 
 // Pool opens a pool on the package's database, closed when tb ends.
 func Pool(tb testing.TB) *pgxpool.Pool {
 	tb.Helper()
-	pool, err := pgxpool.New(context.Background(), dbURL)
+	pool, err := pgxpool.New(context.Background(), URL(tb))
 	if err != nil {
 		tb.Fatalf("testdb: pool: %v", err)
 	}
@@ -160,6 +203,7 @@ func NewEmptyDatabase(tb testing.TB) string {
 
 func newDatabase(tb testing.TB, migrate bool) string {
 	tb.Helper()
+	ensure(tb)
 	ctx := context.Background()
 	name := "catwalk_test_" + randomHex(6)
 	conn, err := pgx.Connect(ctx, dbURL)
