@@ -37,8 +37,8 @@ named=(
 	TestNoDriverImport FuzzListParams FuzzReviewRoute FuzzNewReview
 	# queries: replication positions
 	TestParseLSNSuccess TestParseLSNFailure
-	# schema: migration files
-	TestMigrationsAreNumbered
+	# schema: migration files, SQL text only in schema and queries
+	TestMigrationsAreNumbered TestSQLLivesInSchemaOrQueries TestSQLStart
 	# scripts/faults/count: its report and arguments
 	TestSummarizeSuccess TestReadFailure TestRunUsageFailure TestDrillsScriptParseSuccess
 	# server: configuration defaults and checks, the connection budget
