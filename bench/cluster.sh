@@ -26,7 +26,10 @@
 #             and votes on a random thousand products and review ids) at the
 #             same rising rates (-R, 64 clients, -L P99_LIMIT_MS), stopping
 #             at the first rate where more than 1 % of transactions were
-#             late (p99 over the limit) or skipped, or any failed.
+#             late (p99 over the limit) or skipped, or any failed. Last,
+#             the HTTP path's write yardstick: part writes' closed-loop
+#             PUT …/helpful against the fixed-body servers (which answer a
+#             PUT 204), reported as `baseline-put`.
 #   writes    pgbench with the bare write statements (bench/pgbench/
 #             helpful_bare.sql, post_bare.sql: no notification) and then
 #             PUT …/helpful and POST /reviews alone through the cluster,
@@ -37,7 +40,17 @@
 #             (RESULTS/waits-OP.txt, the commonest five in the report).
 #   noisy     `mixed` at NOISY_RATE (1500) req/s for NOISY_DURATION while a
 #             busy loop this script starts (and stops, and bounds with
-#             timeout) keeps one core busy; after a WARMUP without it.
+#             timeout) keeps one core busy; after a WARMUP without it and
+#             the same run without it (`noisy-quiet`): the cores the
+#             deployment needs at that rate on its own.
+#
+# CPU: every bench/load and pgbench run records how many of the machine's
+# cores were busy meanwhile, in all (/proc/stat) and by kind of process
+# (PostgreSQL, the instances, NGINX, the load generator, pgbench, the busy
+# loop; from /proc/PID/stat and /usr/bin/time) in RESULTS/NAME.cpu; the
+# report prints them beside each run. The backends of pgbench's own
+# connections end with it, so for pgbench runs only the machine's total and
+# pgbench's share are known.
 #
 # The database: DATABASE_URL names a migrated (or migratable), loaded
 # database on this machine that the runs may write to (every POST adds a
@@ -183,13 +196,79 @@ stop_cluster() {
   cluster_up=0
 }
 
+# cpu_snap FILE: the CPU time used so far by every process (utime + stime
+# of /proc/PID/stat, in clock ticks) as "pid comm ticks" lines, and the
+# machine's busy and total ticks over all CPUs (/proc/stat) as one
+# "machine busy total" line: the before and after of cpu_use.
+cpu_snap() {
+  local f line rest comm t
+  {
+    awk '/^cpu / {busy = $2 + $3 + $4 + $7 + $8 + $9; print "machine", busy, busy + $5 + $6; exit}' /proc/stat
+    for f in /proc/[0-9]*/stat; do
+      read -r line 2>/dev/null <"$f" || continue # gone meanwhile
+      comm=${line#*(}
+      comm=${comm%)*}
+      rest=${line##*) }
+      read -ra t <<<"$rest"
+      echo "${f//[^0-9]/} ${comm// /_} $((t[11] + t[12]))"
+    done
+  } >"$1"
+}
+
+# cpu_use BEFORE AFTER [KIND=SECONDS…]: how many of the machine's cores
+# ("cores N") were busy between two cpu_snap files, in all ("machine") and
+# by kind of process
+# (postgres, catwalk, nginx, load, pgbench, baseline; busy for the pid in
+# BUSY_PID, the noisy neighbour's loop; other), as "kind cores" lines. A
+# process that ended in between is missing from AFTER: its CPU time comes
+# as KIND=SECONDS (measured by /usr/bin/time).
+cpu_use() {
+  local before=$1 after=$2
+  shift 2
+  awk -v hz="$(getconf CLK_TCK)" -v ncpu="$(nproc)" -v busy_pid="${busy_pid:-x}" -v extra="$*" '
+    function kind(pid, comm) {
+      if (pid == busy_pid) return "busy"
+      if (comm ~ /^(postgres|catwalk|nginx|load|pgbench|baseline)$/) return comm
+      return "other"
+    }
+    FNR == NR { if ($1 == "machine") { b0 = $2; t0 = $3 } else was[$1] = $3; next }
+    $1 == "machine" { b1 = $2; t1 = $3; next }
+    { use[kind($1, $2)] += $3 - ($1 in was ? was[$1] : 0) }
+    END {
+      secs = (t1 - t0) / hz / ncpu
+      if (secs <= 0) exit 1
+      printf "cores %d\nmachine %.2f\n", ncpu, ncpu * (b1 - b0) / (t1 - t0)
+      n = split(extra, e, " ")
+      for (i = 1; i <= n; i++) { split(e[i], kv, "="); use[kv[1]] += kv[2] * hz }
+      for (k in use) if (use[k] > 0) printf "%s %.2f\n", k, use[k] / hz / secs
+    }' "$before" "$after"
+}
+
+# timed NAME KIND CMD…: runs CMD, writing how many cores each kind of
+# process kept busy meanwhile to RESULTS/NAME.cpu (cpu_use; CMD's own CPU
+# time counts as KIND). Returns CMD's status.
+timed() {
+  local name=$1 kind=$2 rc=0 u s
+  shift 2
+  cpu_snap "$tmp/cpu.before"
+  /usr/bin/time -f "%U %S" -o "$tmp/cpu.time" "$@" || rc=$?
+  cpu_snap "$tmp/cpu.after"
+  # The last line: a failed command's "Command exited with non-zero
+  # status" comes first.
+  read -r u s < <(tail -n 1 "$tmp/cpu.time" 2>/dev/null) || true
+  [[ ${u:-} =~ ^[0-9.]+$ && ${s:-} =~ ^[0-9.]+$ ]] || { u=0 s=0; }
+  cpu_use "$tmp/cpu.before" "$tmp/cpu.after" "$kind=$(awk -v u="$u" -v s="$s" 'BEGIN {print u + s}')" >"$RESULTS/$name.cpu" ||
+    rm -f "$RESULTS/$name.cpu"
+  return "$rc"
+}
+
 # load NAME ARGS…: bench/load against NGINX; its report in RESULTS/NAME.txt,
-# its figures in RESULTS/NAME.json. Returns bench/load's status (99: a
-# threshold failed).
+# its figures in RESULTS/NAME.json, the cores busy meanwhile in
+# RESULTS/NAME.cpu. Returns bench/load's status (99: a threshold failed).
 load() {
   local name=$1 rc=0
   shift
-  "$tmp/load" -base-url "$base" -products "$PRODUCTS" -json "$RESULTS/$name.json" "$@" >"$RESULTS/$name.txt" 2>&1 || rc=$?
+  timed "$name" load "$tmp/load" -base-url "$base" -products "$PRODUCTS" -json "$RESULTS/$name.json" "$@" >"$RESULTS/$name.txt" 2>&1 || rc=$?
   if ((rc != 0 && rc != 99)); then
     cat "$RESULTS/$name.txt" >&2
     die "bench/load $* failed (status $rc)"
@@ -251,6 +330,13 @@ baseline() {
       break
     fi
   done
+  # The write yardstick of the HTTP path: the same closed loop as part
+  # writes' PUT …/helpful, answered 204 by the fixed-body servers.
+  say "baseline: PUT …/helpful, $WRITE_CONNS connections, closed loop, $WRITE_DURATION"
+  # The servers hold no reviews to sample: a thousand ids, as part writes'
+  # pgbench votes on.
+  load warmup-baseline-put -scenario writes -ops helpful -reviews 1-1000 -mode closed -conns "$WRITE_CONNS" -duration "$WRITE_WARMUP" || true
+  load baseline-put -scenario writes -ops helpful -reviews 1-1000 -mode closed -conns "$WRITE_CONNS" -duration "$WRITE_DURATION" || true
   stop_cluster
 
   local lo late
@@ -260,7 +346,7 @@ baseline() {
   lo=$(((RANDOM * 32768 + RANDOM) % (PRODUCTS > 1000 ? PRODUCTS - 999 : 1) + 1))
   for r in "${rates[@]}"; do
     say "baseline: pgbench, mixed's statements at $r tps for $STEP_DURATION"
-    pgbench -n -M prepared -f bench/pgbench/list.sql@700 -f bench/pgbench/meta.sql@300 \
+    timed "pgbench_mixed-$r" pgbench pgbench -n -M prepared -f bench/pgbench/list.sql@700 -f bench/pgbench/meta.sql@300 \
       -f bench/pgbench/post_bare.sql@250 -f bench/pgbench/helpful_bare.sql@250 \
       -D "products=$PRODUCTS" -D "lo=$lo" -D "hi=$((lo + 999))" \
       -R "$r" -L "$P99_LIMIT_MS" -c 64 -j "$THREADS" -T "$(seconds "$STEP_DURATION")" "$DATABASE_URL" \
@@ -284,7 +370,7 @@ pgbench_tps() {
   for v in "$@"; do d+=(-D "$v"); done
   pgbench -n -M prepared -f "bench/pgbench/$script" "${d[@]}" -c "$WRITE_CONNS" -j "$THREADS" \
     -T "$(seconds "$WRITE_WARMUP")" "$DATABASE_URL" >/dev/null 2>&1 || die "pgbench $script (warm-up) failed"
-  pgbench -n -M prepared -f "bench/pgbench/$script" "${d[@]}" -c "$WRITE_CONNS" -j "$THREADS" \
+  timed "$name" pgbench pgbench -n -M prepared -f "bench/pgbench/$script" "${d[@]}" -c "$WRITE_CONNS" -j "$THREADS" \
     -T "$(seconds "$WRITE_DURATION")" "$DATABASE_URL" >"$RESULTS/$name.txt" 2>&1 || {
     cat "$RESULTS/$name.txt" >&2
     die "pgbench $script failed"
@@ -339,6 +425,10 @@ noisy() {
   start_cluster
   say "noisy: mixed at $NOISY_RATE req/s for $WARMUP without the busy loop (discarded)"
   load warmup-noisy -scenario mixed -rate "$NOISY_RATE" -duration "$WARMUP" || true
+  # The same run without the neighbour: how many cores the deployment
+  # needs at this rate, against the one the busy loop leaves it.
+  say "noisy: mixed at $NOISY_RATE req/s for $NOISY_DURATION without the busy loop"
+  load noisy-quiet -scenario mixed -rate "$NOISY_RATE" -duration "$NOISY_DURATION" -p99 "${P99_LIMIT_MS}ms" -max-error-rate 0 || true
   # One process spinning, for the run's length plus half a minute at most:
   # it ends by itself even if this script dies without its trap.
   bash -c "end=\$((SECONDS + $((secs + 30)))); while ((SECONDS < end)); do :; done" &

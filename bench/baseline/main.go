@@ -2,7 +2,10 @@
 // fasthttp server that answers every request with the same JSON body of
 // -size bytes, with the server settings catwalk serve uses. The cache-hit
 // target is a share of the requests/s this server reaches with the same
-// load generator, connections and body size (bench/read.sh).
+// load generator, connections and body size (bench/read.sh). A PUT gets
+// 204 and no body, what the API answers a vote or a report, so the
+// cluster's write yardstick (bench/cluster.sh, part baseline) runs the
+// same load generator's PUT …/helpful against it.
 package main
 
 import (
@@ -49,6 +52,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, ln net.Li
 	body := Body(*size)
 	srv := &fasthttp.Server{
 		Handler: func(ctx *fasthttp.RequestCtx) {
+			if ctx.IsPut() {
+				ctx.SetStatusCode(fasthttp.StatusNoContent)
+				return
+			}
 			ctx.SetContentType("application/json; charset=utf-8")
 			ctx.SetBody(body)
 		},

@@ -46,6 +46,16 @@ func TestServeSuccess(t *testing.T) {
 			t.Fatalf("GET %s: status %d, %d bytes; want 200 and 656", path, status, len(body))
 		}
 	}
+	// PUT is answered as the API answers a vote: 204, no body.
+	req, resp := fasthttp.AcquireRequest(), fasthttp.AcquireResponse()
+	req.Header.SetMethod(fasthttp.MethodPut)
+	req.SetRequestURI("http://baseline/reviews/7/helpful")
+	if err := c.Do(req, resp); err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode() != 204 || len(resp.Body()) != 0 {
+		t.Fatalf("PUT: status %d, %d bytes; want 204 and none", resp.StatusCode(), len(resp.Body()))
+	}
 	cancel()
 	if code := <-done; code != 0 {
 		t.Fatalf("exit status %d", code)

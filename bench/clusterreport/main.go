@@ -13,6 +13,15 @@
 //	pgbench-helpful.tps     pgbench's transactions/s with bench/pgbench/helpful_bare.sql
 //	pgbench-post.tps        the same with bench/pgbench/post_bare.sql
 //	noisy.json              bench/load -json of the noisy-neighbour run
+//	noisy-quiet.json        the same run without the busy loop
+//	baseline-put.json       bench/load -json: PUT …/helpful alone, closed loop, against
+//	                        NGINX in front of the fixed-body servers
+//	NAME.cpu                the cores busy during the run NAME (cpu.go), beside each
+//
+// Where both yardsticks of a vote are there (baseline-put and
+// pgbench-helpful), the report also prints the most the machine allows a
+// vote through the cluster: the two bare tools' costs added on shared
+// cores (writeVoteBound).
 //
 // A step passes when its p99 is under -p99-limit-ms and its share of
 // errors at most -max-error-rate (bench/load's thresholds); a mix's capacity is the highest offered
@@ -71,6 +80,7 @@ type opSummary struct {
 type step struct {
 	mix string
 	summary
+	cpu cpuUse
 }
 
 // limits are the capacity criteria.
@@ -178,7 +188,11 @@ func readSteps(dir string) ([]step, error) {
 		if err := readJSON(filepath.Join(dir, e.Name()), &s); err != nil {
 			return nil, err
 		}
-		steps = append(steps, step{mix: m[1], summary: s})
+		cpu, err := readCPU(dir, strings.TrimSuffix(e.Name(), ".json"))
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step{mix: m[1], summary: s, cpu: cpu})
 	}
 	sort.Slice(steps, func(i, j int) bool {
 		if steps[i].mix != steps[j].mix {
@@ -299,11 +313,11 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 		for _, op := range ops {
 			fmt.Fprintf(w, " %s |", op)
 		}
-		fmt.Fprint(w, " errors | verdict |\n|---:|---:|---:|---:|")
+		fmt.Fprintf(w, " errors | verdict | %s |\n|---:|---:|---:|---:|", cpuHeader)
 		for range ops {
 			fmt.Fprint(w, "---:|")
 		}
-		fmt.Fprint(w, "---:|---|\n")
+		fmt.Fprint(w, "---:|---|---:|\n")
 		for _, s := range steps {
 			if s.mix != mix {
 				continue
@@ -321,7 +335,7 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 			if !lim.pass(s.summary) {
 				verdict = "**over**"
 			}
-			fmt.Fprintf(w, " %s | %s |\n", errorsCell(s.summary), verdict)
+			fmt.Fprintf(w, " %s | %s | %s |\n", errorsCell(s.summary), verdict, s.cpu.cell())
 		}
 		rate, stopped := capacity(steps, mix, lim)
 		fmt.Fprintf(w, "\nCapacity of `%s`: %s req/s", mix, thousands(float64(rate)))
@@ -353,6 +367,9 @@ func writeMarkdown(w io.Writer, dir string, steps []step, lim limits, plotLink s
 	if err := writeWrites(w, dir); err != nil {
 		return err
 	}
+	if err := writeVoteBound(w, dir); err != nil {
+		return err
+	}
 	return writeNoisy(w, dir)
 }
 
@@ -381,7 +398,7 @@ func writeWrites(w io.Writer, dir string) error {
 		}
 		if !header {
 			fmt.Fprintf(w, "**Writes through the cluster against pgbench at the same concurrency (%d connections, closed loop)**\n\n", s.Conns)
-			fmt.Fprint(w, "| write | through NGINX req/s | p50 | p99 | errors | pgbench bare | its tps | ratio | target | commonest waits in PostgreSQL |\n|---|---:|---:|---:|---:|---|---:|---:|---|---|\n")
+			fmt.Fprintf(w, "| write | through NGINX req/s | p50 | p99 | errors | %s | pgbench bare | its tps | its cores busy | ratio | target | commonest waits in PostgreSQL |\n|---|---:|---:|---:|---:|---:|---|---:|---:|---:|---|---|\n", cpuHeader)
 			header = true
 		}
 		ratio := "–"
@@ -397,8 +414,16 @@ func writeWrites(w io.Writer, dir string) error {
 		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
-			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), r.bare, thousands(tps), ratio, verdict, waits)
+		cpu, err := readCPU(dir, strings.TrimSuffix(r.file, ".json"))
+		if err != nil {
+			return err
+		}
+		pgCPU, err := readCPU(dir, strings.TrimSuffix(r.tps, ".tps"))
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
+			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), cpu.cell(), r.bare, thousands(tps), pgCPU.pgbenchCell(), ratio, verdict, waits)
 	}
 	if header {
 		fmt.Fprintln(w)
@@ -407,15 +432,84 @@ func writeWrites(w io.Writer, dir string) error {
 }
 
 func writeNoisy(w io.Writer, dir string) error {
-	var s summary
-	ok, err := optionalJSON(filepath.Join(dir, "noisy.json"), &s)
+	var loud, quiet summary
+	ok, err := optionalJSON(filepath.Join(dir, "noisy.json"), &loud)
 	if err != nil || !ok {
 		return err
 	}
-	fmt.Fprintf(w, "**Noisy neighbour: `%s` at %s req/s while a busy loop keeps one core busy**\n\n", s.Scenario, thousands(float64(s.Rate)))
-	fmt.Fprint(w, "| offered req/s | achieved req/s | p50 | p99 | max | errors | target p99 ≤ 100 ms, 0 errors |\n|---:|---:|---:|---:|---:|---:|---|\n")
-	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n\n", thousands(float64(s.Rate)), thousands(s.Achieved),
-		num(s.Latency.P50), num(s.Latency.P99), num(s.Latency.Max), errorsCell(s), met(s.Requests > 0 && s.Latency.P99 <= 100 && s.Errors == 0))
+	okQuiet, err := optionalJSON(filepath.Join(dir, "noisy-quiet.json"), &quiet)
+	if err != nil {
+		return err
+	}
+	loudCPU, err := readCPU(dir, "noisy")
+	if err != nil {
+		return err
+	}
+	quietCPU, err := readCPU(dir, "noisy-quiet")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "**Noisy neighbour: `%s` at %s req/s while a busy loop keeps one core busy**\n\n", loud.Scenario, thousands(float64(loud.Rate)))
+	fmt.Fprintf(w, "| run | offered req/s | achieved req/s | p50 | p99 | max | errors | %s | the busy loop's cores | target p99 ≤ 100 ms, 0 errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", cpuHeader)
+	row := func(name string, s summary, cpu cpuUse, verdict string) {
+		busy := "–"
+		if cpu != nil {
+			busy = fmt.Sprintf("%.2f", cpu["busy"])
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, thousands(float64(s.Rate)), thousands(s.Achieved),
+			num(s.Latency.P50), num(s.Latency.P99), num(s.Latency.Max), errorsCell(s), cpu.cell(), busy, verdict)
+	}
+	if okQuiet {
+		row("without the busy loop", quiet, quietCPU, "–")
+	}
+	row("with the busy loop", loud, loudCPU, met(loud.Requests > 0 && loud.Latency.P99 <= 100 && loud.Errors == 0))
+	fmt.Fprintln(w)
+	if okQuiet && quietCPU != nil && loudCPU != nil && loudCPU["cores"] > 0 {
+		n := loudCPU["cores"]
+		fmt.Fprintf(w, "Without the neighbour the deployment kept %.2f of the machine's %.0f cores busy at this rate; "+
+			"with it, the busy loop took %.2f, which left the deployment %.2f.\n\n",
+			quietCPU["machine"], n, loudCPU["busy"], n-loudCPU["busy"])
+	}
+	return nil
+}
+
+// writeVoteBound prints the most this machine allows PUT …/helpful through
+// the cluster, from the two bare tools: NGINX in front of fixed-body
+// servers under the same closed loop (baseline-put.json) and pgbench's
+// bare UPDATE (pgbench-helpful.tps). A vote through the cluster costs at
+// least the one's HTTP path and the other's statement; when each alone
+// keeps the machine's cores busy, their costs add on the shared cores, so
+// no service reaches more than 1 / (1/http + 1/pgbench) votes/s.
+func writeVoteBound(w io.Writer, dir string) error {
+	var put summary
+	ok, err := optionalJSON(filepath.Join(dir, "baseline-put.json"), &put)
+	if err != nil || !ok {
+		return err
+	}
+	tps, okTPS, err := optionalNumber(filepath.Join(dir, "pgbench-helpful.tps"))
+	if err != nil {
+		return err
+	}
+	putCPU, err := readCPU(dir, "baseline-put")
+	if err != nil {
+		return err
+	}
+	pgCPU, err := readCPU(dir, "pgbench-helpful")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "**What this machine allows a vote.** NGINX in front of the three fixed-body servers answers `PUT …/helpful` "+
+		"at %s req/s under the same closed loop (%d connections; p50 %s ms, p99 %s ms, %s errors; cores busy %s)",
+		thousands(put.Achieved), put.Conns, num(put.Latency.P50), num(put.Latency.P99), errorsCell(put), putCPU.cell())
+	if !okTPS || tps <= 0 || put.Achieved <= 0 {
+		fmt.Fprint(w, ".\n\n")
+		return nil
+	}
+	bound := 1 / (1/put.Achieved + 1/tps)
+	fmt.Fprintf(w, "; pgbench's bare UPDATE runs %s tps (cores busy %s). A vote through the cluster costs at least both, "+
+		"on the same cores: when each of the two keeps the machine busy on its own, no service can exceed "+
+		"1 / (1/%s + 1/%s) = %s votes/s, **%.2f × pgbench** (target %.2f).\n\n",
+		thousands(tps), pgCPU.pgbenchCell(), thousands(put.Achieved), thousands(tps), thousands(bound), bound/tps, helpfulTarget)
 	return nil
 }
 

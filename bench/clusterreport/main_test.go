@@ -57,6 +57,9 @@ func fixture(t *testing.T) string {
 	w("write-post.json", map[string]any{"scenario": "writes", "mode": "closed", "conns": 32, "requests": 10000, "errors": 0,
 		"achieved_rps": 1000.0, "latency_ms": map[string]float64{"p50": 20, "p99": 80}})
 	w("noisy.json", stepDoc("mixed", 1500, 1499, 2, 461, 45000, 0, "200=30000", "201=7500", "204=7500"))
+	w("noisy-quiet.json", stepDoc("mixed", 1500, 1500, 1.1, 12, 45000, 0, "200=30000", "201=7500", "204=7500"))
+	w("baseline-put.json", map[string]any{"scenario": "writes", "mode": "closed", "conns": 32, "requests": 240000, "errors": 0,
+		"achieved_rps": 12000.0, "latency_ms": map[string]float64{"p50": 2.5, "p99": 9}})
 	pgOut := func(processed, skipped int, skippedPct float64, late int, latePct, tps float64) string {
 		return fmt.Sprintf("pgbench (15.18)\ntransaction type: multiple scripts\nnumber of transactions actually processed: %d\n"+
 			"number of failed transactions: 0 (0.000%%)\nnumber of transactions skipped: %d (%.3f%%)\n"+
@@ -69,7 +72,16 @@ func fixture(t *testing.T) string {
 		"pgbench_mixed-2000.txt": pgOut(52000, 20, 0.038, 2970, 5.711, 1733.3),
 		"pgbench-helpful.tps":    "7600.5\n", "pgbench-post.tps": "1800\n",
 		"waits-helpful.txt": "LWLock:WALWrite 38%; CPU 20%\n",
-		"header.md":         "Machine: test box, 2026-11-29 15:00 UTC.\n"} {
+		"header.md":         "Machine: test box, 2026-11-29 15:00 UTC.\n",
+		// The cores busy during runs (bench/cluster.sh's cpu_use).
+		"step-mixed-1000.cpu":               "cores 2\nmachine 0.71\npostgres 0.30\ncatwalk 0.20\nnginx 0.10\nload 0.05\nother 0.02\n",
+		"step-baseline_shop_reads-1000.cpu": "cores 2\nmachine 0.21\nbaseline 0.05\nnginx 0.08\nload 0.04\n",
+		"pgbench_mixed-1000.cpu":            "cores 2\nmachine 0.55\npgbench 0.05\n",
+		"write-helpful.cpu":                 "cores 2\nmachine 1.96\npostgres 1.01\ncatwalk 0.50\nnginx 0.20\nload 0.15\n",
+		"pgbench-helpful.cpu":               "cores 2\nmachine 1.98\npgbench 0.15\n",
+		"baseline-put.cpu":                  "cores 2\nmachine 1.97\nbaseline 0.60\nnginx 0.80\nload 0.50\n",
+		"noisy-quiet.cpu":                   "cores 2\nmachine 1.20\npostgres 0.60\ncatwalk 0.30\nnginx 0.15\nload 0.10\n",
+		"noisy.cpu":                         "cores 2\nmachine 2.00\npostgres 0.55\ncatwalk 0.25\nnginx 0.12\nload 0.08\nbusy 0.95\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(v), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -88,9 +100,11 @@ func TestReportSuccess(t *testing.T) {
 	for _, want := range []string{
 		"Machine: test box, 2026-11-29 15:00 UTC.\n\n",
 		"**mixed**",
-		"| offered req/s | achieved req/s | p50 | p99 | list | helpful | errors | verdict |",
-		"| 1,000 | 1,000 | 1.20 | 8.50 | 1.20 / 8.50 | 2.40 / 17 | 0 | pass |",
-		"| 5,000 | 3,100 | 300 | 2500 | 300 / 2500 | 600 / 5000 | 500 (0.500 %: timeout=500) | **over** |",
+		"| offered req/s | achieved req/s | p50 | p99 | list | helpful | errors | verdict | cores busy: all (PostgreSQL / instances / NGINX / load) |",
+		"| 1,000 | 1,000 | 1.20 | 8.50 | 1.20 / 8.50 | 2.40 / 17 | 0 | pass | 0.71 (0.30 / 0.20 / 0.10 / 0.05) |",
+		"| 5,000 | 3,100 | 300 | 2500 | 300 / 2500 | 600 / 5000 | 500 (0.500 %: timeout=500) | **over** | – |",
+		// The fixed-body servers are the baseline's instances.
+		"| 1,000 | 1,000 | 0.30 | 1 | 0.30 / 1 | 0.60 / 2 | 0 | pass | 0.21 (0.00 / 0.05 / 0.08 / 0.04) |",
 		// 2,000 passed (p99 40 ms), 5,000 did not: capacity 2,000, target 5,000 missed.
 		"Capacity of `mixed`: 2,000 req/s (stopped at 5,000 req/s); target ≥ 5,000: **missed**.",
 		// shop at 5,000: p99 90 ms passes, but 100 errors in 150,000 (0.067 %) is within 0.1 %.
@@ -99,15 +113,20 @@ func TestReportSuccess(t *testing.T) {
 		"Capacity of `baseline_shop_reads`: 5,000 req/s (stopped at 10,000 req/s).",
 		"`shop` holds 1.00 × the capacity of `baseline_shop_reads` (5,000 / 5,000 req/s).",
 		"**pgbench_mixed**",
-		"| 1,000 | 1,000 | 14.3 | 30 (0.10 %) | 0 (0 %) | 0 | pass |",
+		"| 1,000 | 1,000 | 14.3 | 30 (0.10 %) | 0 (0 %) | 0 | pass | 0.55 (pgbench 0.05) |",
 		"| 2,000 | 1,733 | 14.3 | 2970 (5.71 %) | 20 (0.04 %) | 0 | **over** |",
 		"Capacity of `pgbench_mixed`: 1,000 tps (stopped at 2,000 tps). `mixed` holds 2.00 × it (2,000 / 1,000 req/s).",
 		"![p50 and p99 over the offered rate](bench/results/cluster.svg)",
-		"| `PUT /reviews/:id/helpful` | 3,000 | 9 | 30 | 0 | `helpful_bare.sql` (the UPDATE alone) | 7,601 | 0.39 | ≥ 0.60: **missed** | LWLock:WALWrite 38%; CPU 20% |",
-		"| `POST /reviews` | 1,000 | 20 | 80 | 0 | `post_bare.sql` (createReview without `pg_notify`) | 1,800 | 0.56 | ≥ 0.50: met | – |",
+		"| `PUT /reviews/:id/helpful` | 3,000 | 9 | 30 | 0 | 1.96 (1.01 / 0.50 / 0.20 / 0.15) | `helpful_bare.sql` (the UPDATE alone) | 7,601 | 1.98 (pgbench 0.15) | 0.39 | ≥ 0.60: **missed** | LWLock:WALWrite 38%; CPU 20% |",
+		"| `POST /reviews` | 1,000 | 20 | 80 | 0 | – | `post_bare.sql` (createReview without `pg_notify`) | 1,800 | – | 0.56 | ≥ 0.50: met | – |",
+		// 1 / (1/12,000 + 1/7,600.5) = 4,653: 0.61 × pgbench.
+		"answers `PUT …/helpful` at 12,000 req/s under the same closed loop (32 connections; p50 2.50 ms, p99 9 ms, 0 errors; cores busy 1.97 (0.00 / 0.60 / 0.80 / 0.50))",
+		"1 / (1/12,000 + 1/7,601) = 4,653 votes/s, **0.61 × pgbench** (target 0.60).",
 		"(32 connections, closed loop)",
 		"**Noisy neighbour: `mixed` at 1,500 req/s while a busy loop keeps one core busy**",
-		"| 1,500 | 1,499 | 2 | 461 | 1383 | 0 | **missed** |",
+		"| without the busy loop | 1,500 | 1,500 | 1.10 | 12 | 36 | 0 | 1.20 (0.60 / 0.30 / 0.15 / 0.10) | 0.00 | – |",
+		"| with the busy loop | 1,500 | 1,499 | 2 | 461 | 1383 | 0 | 2.00 (0.55 / 0.25 / 0.12 / 0.08) | 0.95 | **missed** |",
+		"Without the neighbour the deployment kept 1.20 of the machine's 2 cores busy at this rate; with it, the busy loop took 0.95, which left the deployment 1.05.",
 	} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report lacks %q", want)

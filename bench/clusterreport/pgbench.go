@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // pgbenchStep is one rate-limited pgbench run of the `mixed` yardstick
@@ -18,6 +19,7 @@ type pgbenchStep struct {
 	skipped                  int64
 	skippedPct, latePct, tps float64
 	latencyAvg               float64
+	cpu                      cpuUse
 }
 
 var (
@@ -71,6 +73,9 @@ func readPgbenchSteps(dir string) ([]pgbenchStep, error) {
 		if perr != nil {
 			return nil, perr
 		}
+		if s.cpu, err = readCPU(dir, strings.TrimSuffix(e.Name(), ".txt")); err != nil {
+			return nil, err
+		}
 		out = append(out, s)
 	}
 	slices.SortFunc(out, func(a, b pgbenchStep) int { return a.rate - b.rate })
@@ -100,14 +105,14 @@ func writePgbench(w io.Writer, steps []pgbenchStep, mixed int, lim limits) {
 		"(`list.sql` 700, `meta.sql` 300, `post_bare.sql` 250, `helpful_bare.sql` 250), rate-limited (`-R`), 64 clients, "+
 		"`-L %s`: a step passes when at most 1 %% of transactions took over %s ms from their scheduled start or were skipped as late, and none failed.\n\n",
 		num(lim.p99Ms), num(lim.p99Ms))
-	fmt.Fprint(w, "| offered tps | achieved tps | latency avg ms | over the limit | skipped | failed | verdict |\n|---:|---:|---:|---:|---:|---:|---|\n")
+	fmt.Fprint(w, "| offered tps | achieved tps | latency avg ms | over the limit | skipped | failed | verdict | cores busy: all (pgbench) |\n|---:|---:|---:|---:|---:|---:|---|---:|\n")
 	for _, s := range steps {
 		verdict := "pass"
 		if !s.pass() {
 			verdict = "**over**"
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %d (%s %%) | %d (%s %%) | %d | %s |\n", thousands(float64(s.rate)), thousands(s.tps),
-			num(s.latencyAvg), s.late, num(s.latePct), s.skipped, num(s.skippedPct), s.failed, verdict)
+		fmt.Fprintf(w, "| %s | %s | %s | %d (%s %%) | %d (%s %%) | %d | %s | %s |\n", thousands(float64(s.rate)), thousands(s.tps),
+			num(s.latencyAvg), s.late, num(s.latePct), s.skipped, num(s.skippedPct), s.failed, verdict, s.cpu.pgbenchCell())
 	}
 	rate, stopped := pgbenchCapacity(steps)
 	fmt.Fprintf(w, "\nCapacity of `pgbench_mixed`: %s tps", thousands(float64(rate)))

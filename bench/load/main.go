@@ -67,6 +67,7 @@ type config struct {
 	fullScale     bool
 	progress      time.Duration
 	ops           []string
+	reviews       [2]int // -reviews LO-HI; zero: sample them
 	record        recordConfig
 }
 
@@ -105,6 +106,17 @@ threshold fails.`)
 				c.ops = append(c.ops, op)
 			}
 		}
+		return nil
+	})
+	fs.Func("reviews", "LO-HI: vote on and report review ids LO..HI instead of sampling them from the service; only for mixes without post "+
+		"(a yardstick with no data behind it, such as bench/cluster.sh's fixed-body PUT run)", func(v string) error {
+		lo, hi, ok := strings.Cut(v, "-")
+		a, errA := strconv.Atoi(lo)
+		b, errB := strconv.Atoi(hi)
+		if !ok || errA != nil || errB != nil || a < 1 || b < a {
+			return fmt.Errorf("want LO-HI with 1 ≤ LO ≤ HI, got %q", v)
+		}
+		c.reviews = [2]int{a, b}
 		return nil
 	})
 	fs.BoolVar(&c.allowRemote, "allow-non-loopback", false, "allow a target that is not on this machine's loopback (command line only, the environment is ignored)")
@@ -228,7 +240,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, dial fast
 			}
 		}()
 	}
-	if err := t.setup(s, file.Setup); err != nil {
+	if c.reviews[0] > 0 {
+		if s.Uses("post") {
+			fmt.Fprintln(stderr, "load: -reviews: the mix has post, which needs products sampled from the service; keep only votes and reports (-ops helpful,report)")
+			return 2
+		}
+		for id := c.reviews[0]; id <= c.reviews[1] && len(t.sample.reviews) < 1_000_000; id++ {
+			t.sample.reviews = append(t.sample.reviews, id)
+		}
+	} else if err := t.setup(s, file.Setup); err != nil {
 		fmt.Fprintln(stderr, "load:", err)
 		return 1
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net"
 	"regexp"
 	"strconv"
@@ -24,6 +25,8 @@ type fakeAPI struct {
 	// maxProduct, when positive, is the last product with data (its
 	// meta and list are empty past it); -1: no product has data.
 	maxProduct int
+	// onPath, when set, sees every request's path.
+	onPath func(path string)
 
 	mu     sync.Mutex
 	counts map[string]int
@@ -46,6 +49,9 @@ func (a *fakeAPI) reject(why string, ctx *fasthttp.RequestCtx) {
 func (a *fakeAPI) handle(ctx *fasthttp.RequestCtx) {
 	path := string(ctx.Path())
 	method := string(ctx.Method())
+	if a.onPath != nil {
+		a.onPath(path)
+	}
 	if a.status != 0 {
 		a.count(method + " any")
 		ctx.SetStatusCode(a.status)
@@ -332,4 +338,43 @@ func TestRunWarmFailure(t *testing.T) {
 	if code != 1 || !strings.Contains(errOut, "warm-up: GET /reviews") || !strings.Contains(errOut, "answered 503") {
 		t.Fatalf("exit %d, want 1 and the failing warm-up read\n%s\n%s", code, out, errOut)
 	}
+}
+
+// -reviews votes on the given ids without asking the service for any: the
+// fixed-body yardstick has no data to sample.
+func TestRunReviewsSuccess(t *testing.T) {
+	a := &fakeAPI{}
+	dial := startFake(t, a)
+	var mu sync.Mutex
+	seen := map[string]bool{}
+	a.onPath = func(path string) { mu.Lock(); seen[path] = true; mu.Unlock() }
+	code, out, errOut := runLoad(t, dial, "-scenario", "writes", "-ops", "helpful", "-reviews", "5-7", "-mode", "closed", "-conns", "2", "-duration", "200ms")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, out, errOut)
+	}
+	a.mu.Lock()
+	counts := maps.Clone(a.counts)
+	a.mu.Unlock()
+	if counts["meta"] != 0 || counts["list"] != 0 || counts["helpful"] == 0 || len(counts) != 1 {
+		t.Fatalf("routes %v; want votes only, no setup reads", counts)
+	}
+	for path := range seen {
+		if path != "/reviews/5/helpful" && path != "/reviews/6/helpful" && path != "/reviews/7/helpful" {
+			t.Fatalf("voted at %s, outside -reviews 5-7", path)
+		}
+	}
+}
+
+func TestRunReviewsFailure(t *testing.T) {
+	dial := func(string) (net.Conn, error) { return nil, fmt.Errorf("no network in this test") }
+	f := func(want string, args ...string) {
+		t.Helper()
+		code, _, errOut := runLoad(t, dial, append([]string{"-duration", "100ms"}, args...)...)
+		if code != 2 || !strings.Contains(errOut, want) {
+			t.Fatalf("run(%q) = %d, stderr %q; want 2 and %q", args, code, errOut, want)
+		}
+	}
+	f("the mix has post", "-scenario", "writes", "-reviews", "1-10")
+	f("want LO-HI", "-scenario", "writes", "-ops", "helpful", "-reviews", "10-1")
+	f("want LO-HI", "-scenario", "writes", "-ops", "helpful", "-reviews", "x")
 }
