@@ -456,3 +456,41 @@ func TestNginxProductAffinity(t *testing.T) {
 		}
 	}
 }
+
+// TestNginxVoteAffinity: NGINX sends every helpful vote to one instance,
+// whatever its review, so the votes in flight fold into that instance's
+// batches (nginx.conf, $upstream_key).
+func TestNginxVoteAffinity(t *testing.T) {
+	c := startCluster(t)
+	const route = `catwalk_http_requests_total{route="/reviews/{review_id}/helpful",method="PUT",status="404"}`
+	count := func() []float64 {
+		t.Helper()
+		out := make([]float64, len(c.Instances))
+		for i, in := range c.Instances {
+			out[i], _ = metricValue(do(t, "GET", in.URL("/metrics"), "").Body, route)
+		}
+		return out
+	}
+	before := count()
+	// Reviews that do not exist: a vote on one changes nothing and is
+	// answered 404 by the instance it reached.
+	for i := range 30 {
+		if r := do(t, "PUT", c.Nginx.URL("/reviews/"+strconv.Itoa(2147480000+i)+"/helpful"), ""); r.Status != 404 {
+			t.Fatalf("PUT helpful: %d %s", r.Status, r.Body)
+		}
+	}
+	after := count()
+	served := 0
+	for i := range after {
+		switch d := after[i] - before[i]; d {
+		case 0:
+		case 30:
+			served++
+		default:
+			t.Errorf("instance %d took %v of the 30 votes, want all or none", i+1, d)
+		}
+	}
+	if served != 1 {
+		t.Fatalf("%d instances took the votes, want exactly 1 (%v → %v)", served, before, after)
+	}
+}

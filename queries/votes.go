@@ -3,7 +3,6 @@ package queries
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync"
 	"sync/atomic"
 
@@ -101,14 +100,20 @@ type voteJob struct {
 	done    chan struct{}
 }
 
-// defaultVotePipelines is how many vote batches may be in flight at once
-// unless told otherwise: as for reads, the CPUs this process may use, at
-// least 2.
-func defaultVotePipelines() int { return max(2, runtime.GOMAXPROCS(0)) }
+// votePipelines is how many vote batches an instance has in flight at
+// once unless told otherwise: one. A vote's cost is its commit (the WAL
+// flush, the round trip), so the votes that arrive while a batch commits
+// are worth more as the next, larger batch than as a second small one
+// committing beside it; PostgreSQL flushes the WAL of concurrent commits
+// together anyway. Two per instance (one per CPU, as for reads) made
+// batches of about three votes under the cluster's write runs and used
+// more CPU per vote in PostgreSQL and in the instances than one
+// (BENCHMARKS.md, "Cluster").
+const votePipelines = 1
 
 func newVotePipe(pool *pgxpool.Pool, n int, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
 	if n < 1 {
-		n = defaultVotePipelines()
+		n = votePipelines
 	}
 	n = max(1, min(n, int(pool.Config().MaxConns)))
 	return &votePipe{pool: pool, slots: make(chan struct{}, n), write: write}
