@@ -57,7 +57,12 @@
 # review, reports hide reviews for good: use one you can reload). Without
 # it, the script starts (or reuses) a durable cluster of its own under
 # PG_DIR (.data/bench/pg) on PG_PORT (55432) with shared_buffers
-# SHARED_BUFFERS (2GB) and, when its database holds no reviews, generates
+# SHARED_BUFFERS (2GB), max_wal_size MAX_WAL_SIZE (8GB) and
+# checkpoint_timeout CHECKPOINT_TIMEOUT (15min) — PostgreSQL's defaults (1GB,
+# 5min) start a checkpoint every few tens of seconds of these write runs,
+# and each one's full-page writes stall every writer and pgbench alike for
+# a while; a write-heavy production server is tuned the same way — and,
+# when its database holds no reviews, generates
 # the full-scale dataset into DATA_DIR (.data/bench/full, 2.9 GB; kept for
 # next time) with `catwalk gen` and loads it with `catwalk etl`. That
 # cluster is left running for the next run; stop it with
@@ -111,6 +116,8 @@ THREADS=${THREADS:-2}
 PG_DIR=${PG_DIR:-.data/bench/pg}
 PG_PORT=${PG_PORT:-55432}
 SHARED_BUFFERS=${SHARED_BUFFERS:-2GB}
+MAX_WAL_SIZE=${MAX_WAL_SIZE:-8GB}
+CHECKPOINT_TIMEOUT=${CHECKPOINT_TIMEOUT:-15min}
 DATA_DIR=${DATA_DIR:-.data/bench/full}
 RESULTS=${RESULTS:-.data/bench/cluster-results/$STAMP}
 BENCHMARKS_MD=${BENCHMARKS_MD-BENCHMARKS.md}
@@ -156,7 +163,8 @@ mkdir -p "$RESULTS"
 generated=0
 if [[ -z ${DATABASE_URL:-} ]]; then
   say "no DATABASE_URL: using the full-scale cluster under $PG_DIR (port $PG_PORT)"
-  out=$(go run ./scripts/localdb -dir "$PG_DIR" -port "$PG_PORT" -set "shared_buffers=$SHARED_BUFFERS" start) ||
+  out=$(go run ./scripts/localdb -dir "$PG_DIR" -port "$PG_PORT" -set "shared_buffers=$SHARED_BUFFERS" \
+    -set "max_wal_size=$MAX_WAL_SIZE" -set "checkpoint_timeout=$CHECKPOINT_TIMEOUT" start) ||
     die "cannot start the cluster under $PG_DIR"
   DATABASE_URL=$(sed -n 's/^DATABASE_URL=//p' <<<"$out")
   CGO_ENABLED=0 go build -trimpath -o bin/catwalk .
@@ -452,7 +460,7 @@ noisy() {
     db="the database of DATABASE_URL"
   fi
   echo "Database: $db, $(psql "$DATABASE_URL" -XAtqc "SELECT to_char(count(*), 'FM9,999,999,999') FROM reviews") reviews, products 1..$PRODUCTS,
-shared_buffers $(psql "$DATABASE_URL" -XAtqc "SHOW shared_buffers"), fsync $(psql "$DATABASE_URL" -XAtqc "SHOW fsync"), synchronous_commit $(psql "$DATABASE_URL" -XAtqc "SHOW synchronous_commit");
+shared_buffers $(psql "$DATABASE_URL" -XAtqc "SHOW shared_buffers"), max_wal_size $(psql "$DATABASE_URL" -XAtqc "SHOW max_wal_size"), checkpoint_timeout $(psql "$DATABASE_URL" -XAtqc "SHOW checkpoint_timeout"), fsync $(psql "$DATABASE_URL" -XAtqc "SHOW fsync"), synchronous_commit $(psql "$DATABASE_URL" -XAtqc "SHOW synchronous_commit");
 load generator, NGINX, the three instances and PostgreSQL on this one machine."
   echo -n "\`bench/cluster.sh\` with PARTS=\"$PARTS\""
   [[ " $PARTS " == *" capacity "* ]] && echo -n "; steps of $STEP_DURATION after a $WARMUP warm-up, rates $RATES"
