@@ -106,9 +106,9 @@ type voteJob struct {
 // are worth more as the next, larger batch than as a second small one
 // committing beside it; PostgreSQL flushes the WAL of concurrent commits
 // together anyway. Two per instance (one per CPU, as for reads) made
-// batches of about three votes under the cluster's write runs and used
-// more CPU per vote in PostgreSQL and in the instances than one
-// (BENCHMARKS.md, "Cluster").
+// smaller batches under the cluster's write runs and used more CPU per
+// vote in PostgreSQL and in the instances than one (BENCHMARKS.md,
+// "Cluster").
 const votePipelines = 1
 
 func newVotePipe(pool *pgxpool.Pool, n int, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
