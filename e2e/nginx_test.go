@@ -409,47 +409,58 @@ func TestSIGTERMUnderLoad(t *testing.T) {
 	t.Logf("%d requests, none lost; victim log:\n%s", ok.Load(), victim.out.String())
 }
 
+// seriesByInstance reads one metric series from each instance of c.
+func seriesByInstance(t *testing.T, c *cluster, series string) []float64 {
+	t.Helper()
+	out := make([]float64, len(c.Instances))
+	for i, in := range c.Instances {
+		out[i], _ = metricValue(do(t, "GET", in.URL("/metrics"), "").Body, series)
+	}
+	return out
+}
+
+// sendOnlyToOne runs send, which makes n requests through NGINX, and
+// fails unless exactly one instance's series grew, by all n.
+func sendOnlyToOne(t *testing.T, c *cluster, series, what string, n int, send func()) {
+	t.Helper()
+	before := seriesByInstance(t, c, series)
+	send()
+	after := seriesByInstance(t, c, series)
+	served := 0
+	for i := range after {
+		switch d := after[i] - before[i]; d {
+		case 0:
+		case float64(n):
+			served++
+		default:
+			t.Errorf("instance %d took %v of %s, want all %d or none", i+1, d, what, n)
+		}
+	}
+	if served != 1 {
+		t.Fatalf("%d instances took %s, want exactly 1 (%v → %v)", served, what, before, after)
+	}
+}
+
 // TestNginxProductAffinity: NGINX sends every read of one product to one
 // instance (hash on product_id), and different products to all three.
 func TestNginxProductAffinity(t *testing.T) {
 	c := startCluster(t)
 	const route = `catwalk_http_requests_total{route="/reviews/meta",method="GET",status="200"}`
-	count := func() []float64 {
-		t.Helper()
-		out := make([]float64, len(c.Instances))
-		for i, in := range c.Instances {
-			out[i], _ = metricValue(do(t, "GET", in.URL("/metrics"), "").Body, route)
+	sendOnlyToOne(t, c, route, "product 777's reads", 20, func() {
+		for range 20 {
+			if r := do(t, "GET", c.Nginx.URL("/reviews/meta?product_id=777"), ""); r.Status != 200 {
+				t.Fatalf("GET meta: %d %s", r.Status, r.Body)
+			}
 		}
-		return out
-	}
-	before := count()
-	for range 20 {
-		if r := do(t, "GET", c.Nginx.URL("/reviews/meta?product_id=777"), ""); r.Status != 200 {
-			t.Fatalf("GET meta: %d %s", r.Status, r.Body)
-		}
-	}
-	after := count()
-	served := 0
-	for i := range after {
-		switch d := after[i] - before[i]; d {
-		case 0:
-		case 20:
-			served++
-		default:
-			t.Errorf("instance %d served %v of product 777's 20 reads, want all or none", i+1, d)
-		}
-	}
-	if served != 1 {
-		t.Fatalf("%d instances served product 777, want exactly 1 (%v → %v)", served, before, after)
-	}
+	})
 	// Sixty products spread over all three.
-	before = count()
+	before := seriesByInstance(t, c, route)
 	for p := range 60 {
 		if r := do(t, "GET", c.Nginx.URL("/reviews/meta?product_id="+strconv.Itoa(1000+p)), ""); r.Status != 200 {
 			t.Fatalf("GET meta: %d %s", r.Status, r.Body)
 		}
 	}
-	after = count()
+	after := seriesByInstance(t, c, route)
 	for i := range after {
 		if after[i] == before[i] {
 			t.Errorf("instance %d served none of 60 products (%v → %v)", i+1, before, after)
@@ -463,34 +474,13 @@ func TestNginxProductAffinity(t *testing.T) {
 func TestNginxVoteAffinity(t *testing.T) {
 	c := startCluster(t)
 	const route = `catwalk_http_requests_total{route="/reviews/{review_id}/helpful",method="PUT",status="404"}`
-	count := func() []float64 {
-		t.Helper()
-		out := make([]float64, len(c.Instances))
-		for i, in := range c.Instances {
-			out[i], _ = metricValue(do(t, "GET", in.URL("/metrics"), "").Body, route)
-		}
-		return out
-	}
-	before := count()
 	// Reviews that do not exist: a vote on one changes nothing and is
 	// answered 404 by the instance it reached.
-	for i := range 30 {
-		if r := do(t, "PUT", c.Nginx.URL("/reviews/"+strconv.Itoa(2147480000+i)+"/helpful"), ""); r.Status != 404 {
-			t.Fatalf("PUT helpful: %d %s", r.Status, r.Body)
+	sendOnlyToOne(t, c, route, "the votes on 30 reviews", 30, func() {
+		for i := range 30 {
+			if r := do(t, "PUT", c.Nginx.URL("/reviews/"+strconv.Itoa(2147480000+i)+"/helpful"), ""); r.Status != 404 {
+				t.Fatalf("PUT helpful: %d %s", r.Status, r.Body)
+			}
 		}
-	}
-	after := count()
-	served := 0
-	for i := range after {
-		switch d := after[i] - before[i]; d {
-		case 0:
-		case 30:
-			served++
-		default:
-			t.Errorf("instance %d took %v of the 30 votes, want all or none", i+1, d)
-		}
-	}
-	if served != 1 {
-		t.Fatalf("%d instances took the votes, want exactly 1 (%v → %v)", served, before, after)
-	}
+	})
 }
