@@ -197,23 +197,54 @@ func (p *picker) pick() string {
 // the exact time would add that to every request's latency.
 const earlySend = time.Millisecond
 
+// pacerTick is the shortest sleep of the open loop's pacer: when the next
+// request is due sooner than that (after earlySend), it goes at once. At
+// 10,000 req/s the pacer then wakes about once a millisecond for a burst
+// of ten instead of once per request, and the load generator takes fewer
+// of the cores it shares with the system under test (bench/cluster.sh).
+const pacerTick = time.Millisecond
+
 // runOpen starts total requests at rate per second, on schedule whatever the
 // answers take (open loop, like k6's constant-arrival-rate and wrk2), with at
 // most inFlight outstanding. A request is timed from its scheduled start
 // when it leaves late (a full in-flight cap counts: no coordinated
 // omission), from its send when it leaves early. It returns the time from
 // the first scheduled start to the last answer.
+//
+// The requests are sent by workers started as the load needs them (at most
+// inFlight) that live for the run, not by a goroutine per request: a new
+// goroutine per request grew its stack anew for every request.
 func runOpen(ctx context.Context, t *target, p *picker, rate int, total int64, inFlight int, st *Stats) time.Duration {
-	slots := make(chan struct{}, inFlight)
+	jobs := make(chan time.Time)
 	var wg sync.WaitGroup
 	per := float64(time.Second) / float64(rate)
 	timer := time.NewTimer(time.Hour)
 	defer timer.Stop()
 	start := time.Now()
+	send := func(due time.Time) {
+		op := p.pick()
+		sent := time.Now()
+		status, empty, err := t.do(op)
+		now := time.Now()
+		// Late: timed from when it should have gone. Early: from when it went.
+		from := due
+		if sent.Before(due) {
+			from = sent
+		}
+		st.record(op, status, err, empty, due.Sub(start), now.Sub(from), now.Sub(sent))
+	}
+	worker := func(first time.Time) {
+		defer wg.Done()
+		send(first)
+		for due := range jobs {
+			send(due)
+		}
+	}
+	workers := 0
 loop:
 	for i := int64(0); i < total; i++ {
 		due := start.Add(time.Duration(float64(i) * per))
-		if d := time.Until(due) - earlySend; d > 0 {
+		if d := time.Until(due) - earlySend; d > pacerTick {
 			timer.Reset(d)
 			select {
 			case <-ctx.Done():
@@ -221,30 +252,28 @@ loop:
 			case <-timer.C:
 			}
 		}
+		// A worker that is free takes it; else a new one, up to the cap;
+		// else wait for one to be free (the cap is full).
 		select {
-		case <-ctx.Done():
-			break loop
-		case slots <- struct{}{}:
+		case jobs <- due:
+		default:
+			if workers < inFlight {
+				workers++
+				wg.Add(1)
+				go worker(due)
+			} else {
+				select {
+				case <-ctx.Done():
+					break loop
+				case jobs <- due:
+				}
+			}
 		}
 		if time.Since(due) > time.Millisecond {
 			st.Late.Add(1)
 		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-slots }()
-			op := p.pick()
-			sent := time.Now()
-			status, empty, err := t.do(op)
-			now := time.Now()
-			// Late: timed from when it should have gone. Early: from when it went.
-			from := due
-			if sent.Before(due) {
-				from = sent
-			}
-			st.record(op, status, err, empty, due.Sub(start), now.Sub(from), now.Sub(sent))
-		}()
 	}
+	close(jobs)
 	wg.Wait()
 	return time.Since(start)
 }
