@@ -5,10 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"os"
 	"runtime/debug"
-	"time"
 
 	"github.com/catwalk/reviews/etl"
 	"github.com/catwalk/reviews/progress"
@@ -72,11 +70,11 @@ holds up the API behind a long query, and gives up after -switch-timeout.`, stde
 func load(ctx context.Context, dbURL string, opt etl.Options, metricsAddr string, stdout io.Writer) error {
 	if metricsAddr != "" {
 		opt.Display = progress.NewDisplay(opt.Progress)
-		stop, err := serveETLMetrics(metricsAddr, opt.Display)
+		ln, err := net.Listen("tcp", metricsAddr)
 		if err != nil {
-			return err
+			return fmt.Errorf("metrics: %w", err)
 		}
-		defer stop()
+		defer etl.ServeMetrics(ln, opt.Display)()
 	}
 	sum, err := etl.Load(ctx, dbURL, opt)
 	if err != nil {
@@ -84,22 +82,4 @@ func load(ctx context.Context, dbURL string, opt etl.Options, metricsAddr string
 	}
 	sum.WriteTable(stdout)
 	return nil
-}
-
-// serveETLMetrics serves d's phases and catwalk_etl_running at
-// http://addr/metrics until stop.
-func serveETLMetrics(addr string, d *progress.Display) (stop func(), err error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, fmt.Errorf("metrics: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-		io.WriteString(w, "catwalk_etl_running 1\n")
-		etl.WritePrometheus(w, d)
-	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	return func() { srv.Close() }, nil
 }

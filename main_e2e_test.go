@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/catwalk/reviews/progress"
 	"github.com/catwalk/reviews/testdb"
 )
 
@@ -260,33 +258,6 @@ func getJSON(t *testing.T, url string, v any) {
 	}
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("GET %s: %v", url, err)
-	}
-}
-
-// TestETLMetricsServer: `-metrics-addr` serves the load's phases in the
-// Prometheus text format while it runs, and nothing once stopped.
-func TestETLMetricsServer(t *testing.T) {
-	d := progress.NewDisplay(nil)
-	d.Start("reviews", 10).Add(5, 3)
-	addr := "127.0.0.1:" + strconv.Itoa(freePort(t))
-	stop, err := serveETLMetrics(addr, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"catwalk_etl_running 1\n", "catwalk_etl_phase_progress_ratio{phase=\"reviews\"} 0.5\n"} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("GET /metrics: %q lacks %q", body, want)
-		}
-	}
-	stop()
-	if _, err := http.Get("http://" + addr + "/metrics"); err == nil {
-		t.Error("the metrics server still answers after stop")
 	}
 }
 

@@ -3,9 +3,27 @@ package etl
 import (
 	"fmt"
 	"io"
+	"net"
+	"net/http"
+	"time"
 
 	"github.com/catwalk/reviews/progress"
 )
+
+// ServeMetrics serves d's phases (WritePrometheus) and catwalk_etl_running
+// at /metrics on ln until stop, which closes ln: a scraper sees a load while
+// it runs and nothing once it is over.
+func ServeMetrics(ln net.Listener, d *progress.Display) (stop func()) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		io.WriteString(w, "catwalk_etl_running 1\n")
+		WritePrometheus(w, d)
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go srv.Serve(ln)
+	return func() { srv.Close() }
+}
 
 // WritePrometheus writes each phase of d in the Prometheus text format, for
 // an operator's dashboard during a long load (`catwalk etl -metrics-addr`):

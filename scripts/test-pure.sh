@@ -18,16 +18,16 @@ skip='^TestChargedBytesMatchHeap$'
 # Packages whose TestMain is testdb.Main: their pure tests, by name. Each
 # must run and pass: a name that no longer matches a test fails the target.
 named=(
-	# .: flags, usage and exit statuses, the ETL's metrics page
-	TestServeFlagDefaults TestRunExitStatus TestETLMetricsServer
+	# .: flags, usage and exit statuses
+	TestServeFlagDefaults TestRunExitStatus
 	# api: the OpenAPI document against itself and the router
 	TestJSONMatchesYAML TestDocumentIsValid TestExamplesValidate TestRoutesDocumented TestOffRouteAnswers
 	# bench/pgbench: the scripts are the service's statements
 	TestListScriptIsTheServiceStatementSuccess TestMetaScriptIsTheServiceStatementSuccess
 	# e2e: the deployment files
 	TestComposeFile TestDeployFiles
-	# etl: CSV parsing, progress metrics
-	TestCSVReaderSuccess TestCSVReaderFailure TestCSVReaderCap TestProgressMetricsRunning FuzzCSVReader
+	# etl: CSV parsing, progress metrics and their page
+	TestCSVReaderSuccess TestCSVReaderFailure TestCSVReaderCap TestProgressMetricsRunning TestServeMetrics FuzzCSVReader
 	# handlers: query strings, POST bodies, ids, origins, ETags, JSON bodies,
 	# averages, errors without a database, routes
 	TestParseListParamsSuccess TestParseListParamsFailure TestAppendReview TestAppendMeta
