@@ -47,7 +47,7 @@ func Open(pool *pgxpool.Pool, opt Options) *Store {
 		reads = opt.Reads
 	}
 	s := &Store{pool: pool, reads: newReadPipe(reads, opt.Pipelines)}
-	s.votes = newVotePipe(pool, 0, s.write)
+	s.votes = newVotePipe(pool, s.write)
 	if opt.Replica.Pool != nil {
 		s.replica = newReplica(pool, opt.Replica, opt.Pipelines)
 	}

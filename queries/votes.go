@@ -101,7 +101,7 @@ type voteJob struct {
 }
 
 // votePipelines is how many vote batches an instance has in flight at
-// once unless told otherwise: one. A vote's cost is its commit (the WAL
+// once: one. A vote's cost is its commit (the WAL
 // flush, the round trip), so the votes that arrive while a batch commits
 // are worth more as the next, larger batch than as a second small one
 // committing beside it; PostgreSQL flushes the WAL of concurrent commits
@@ -111,12 +111,8 @@ type voteJob struct {
 // "Cluster").
 const votePipelines = 1
 
-func newVotePipe(pool *pgxpool.Pool, n int, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
-	if n < 1 {
-		n = votePipelines
-	}
-	n = max(1, min(n, int(pool.Config().MaxConns)))
-	return &votePipe{pool: pool, slots: make(chan struct{}, n), write: write}
+func newVotePipe(pool *pgxpool.Pool, write func(ctx context.Context, f func(c *pgxpool.Conn) error) error) *votePipe {
+	return &votePipe{pool: pool, slots: make(chan struct{}, votePipelines), write: write}
 }
 
 // vote adds one vote and reports its review's product (found false: no
