@@ -68,11 +68,3 @@ func (u cpuUse) pgbenchCell() string {
 	}
 	return fmt.Sprintf("%.2f (pgbench %.2f)", u["machine"], u["pgbench"])
 }
-
-// perRequestMs is the machine's CPU time per request in milliseconds.
-func (u cpuUse) perRequestMs(rps float64) float64 {
-	if u == nil || rps <= 0 {
-		return 0
-	}
-	return 1000 * u["machine"] / rps
-}

@@ -192,9 +192,10 @@ func (p *picker) pick() string {
 	return p.ops[i]
 }
 
-// earlySend lets open-loop requests go up to this much before their time:
-// Go's timers on Linux wake up to about a millisecond late, and sleeping to
-// the exact time would add that to every request's latency.
+// earlySend lets open-loop requests go this much before their time (with
+// pacerTick, at most earlySend + pacerTick): Go's timers on Linux wake up
+// to about a millisecond late, and sleeping to the exact time would add
+// that to every request's latency.
 const earlySend = time.Millisecond
 
 // pacerTick is the shortest sleep of the open loop's pacer: when the next
