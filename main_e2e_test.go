@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -20,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/catwalk/reviews/testdb"
+	"github.com/catwalk/reviews/testnet"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -35,29 +34,10 @@ func buildBinary(t *testing.T) string {
 	return bin
 }
 
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	// Below Linux's ephemeral range (32768–60999 by default), so no
-	// outgoing connection of a parallel test takes the port as its local
-	// one between this check and the process binding it (which happened
-	// with ports the kernel picked: "address already in use").
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	tb.Fatal("no free port in 20000–31999")
-	return 0
-}
-
 func TestServeRefusesSchemaBehind(t *testing.T) {
 	url := testdb.NewEmptyDatabase(t)
 	var stdout, stderr bytes.Buffer
-	code := run(t.Context(), []string{"serve", "-database-url", url, "-port", strconv.Itoa(freePort(t))}, &stdout, &stderr)
+	code := run(t.Context(), []string{"serve", "-database-url", url, "-port", strconv.Itoa(testnet.FreePort(t))}, &stdout, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), "catwalk migrate") {
 		t.Fatalf("serve on an unmigrated database: exit %d, stderr %q; want 1 and advice to run catwalk migrate", code, stderr.String())
 	}
@@ -139,7 +119,7 @@ func TestDevStartsAndStopsCleanly(t *testing.T) {
 	)
 	deadline := time.Now().Add(90 * time.Second)
 	for attempt := 1; ; attempt++ {
-		port := freePort(t)
+		port := testnet.FreePort(t)
 		out.Reset()
 		cmd = exec.Command(bin, "dev", "-data-dir", filepath.Join(dir, "data"), "-demo-products", "300")
 		cmd.Env = append(os.Environ(), "DATABASE_URL=", "PORT="+strconv.Itoa(port))

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/catwalk/reviews/testdb"
+	"github.com/catwalk/reviews/testnet"
 )
 
 // `make cluster` with DATABASE_URL (issue 10 item 6): scripts/cluster.sh
@@ -40,10 +41,10 @@ func TestClusterScriptDatabaseURL(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	nginxPort := freePort(t)
+	nginxPort := testnet.FreePort(t)
 	var apiPorts []string
 	for range 3 {
-		apiPorts = append(apiPorts, strconv.Itoa(freePort(t)))
+		apiPorts = append(apiPorts, strconv.Itoa(testnet.FreePort(t)))
 	}
 	script := func(cmd string) *exec.Cmd {
 		c := exec.Command(filepath.Join(repoRoot(t), "scripts", "cluster.sh"), cmd)

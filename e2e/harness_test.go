@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -22,6 +21,7 @@ import (
 	"time"
 
 	"github.com/catwalk/reviews/testdb"
+	"github.com/catwalk/reviews/testnet"
 )
 
 func TestMain(m *testing.M) { testdb.Main(m) }
@@ -65,25 +65,6 @@ func nginxBinary(tb testing.TB) string {
 	}
 	tb.Fatal("nginx is not installed, and the NGINX tests need it (they never skip): install it, e.g. `apt-get update && apt-get install -y nginx` (Debian) or `brew install nginx` (macOS)")
 	return ""
-}
-
-func freePort(tb testing.TB) int {
-	tb.Helper()
-	// Below Linux's ephemeral range (32768–60999 by default), so no
-	// outgoing connection of a parallel test takes the port as its local
-	// one between this check and the process binding it (which happened
-	// with ports the kernel picked: "address already in use").
-	for range 100 {
-		port := 20000 + rand.IntN(12000)
-		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port
-	}
-	tb.Fatal("no free port in 20000–31999")
-	return 0
 }
 
 // waitHTTP polls url until it answers 200 or the deadline passes.
@@ -180,7 +161,7 @@ func (p *process) Stop(tb testing.TB) error {
 // with env added to its environment; it is stopped (SIGTERM) when tb ends.
 func startInstance(tb testing.TB, bin string, env ...string) *process {
 	tb.Helper()
-	port := freePort(tb)
+	port := testnet.FreePort(tb)
 	cmd := exec.Command(bin, "serve")
 	cmd.Env = append(os.Environ(),
 		"DATABASE_URL="+testdb.URL(tb),
@@ -243,7 +224,7 @@ func startNginx(tb testing.TB, upstreams []string) *process {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	port := freePort(tb)
+	port := testnet.FreePort(tb)
 	conf := filepath.Join(dir, "nginx.conf")
 	if err := os.WriteFile(conf, []byte(nginxConfig(tb, port, upstreams)), 0o644); err != nil {
 		tb.Fatal(err)

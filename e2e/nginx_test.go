@@ -13,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/catwalk/reviews/testnet"
 )
 
 // TestNginxOperations: the operations routes and NGINX's own answers,
@@ -136,7 +138,7 @@ func (u *fakeUpstream) Hits(method string) int {
 
 // deadAddr is a loopback address nothing listens on (a stopped instance).
 func deadAddr(t *testing.T) string {
-	return "127.0.0.1:" + strconv.Itoa(freePort(t))
+	return "127.0.0.1:" + strconv.Itoa(testnet.FreePort(t))
 }
 
 // TestNginxRetrySuccess: a request an instance could not even receive
