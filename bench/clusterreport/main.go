@@ -242,6 +242,35 @@ func optionalJSON(path string, v any) (bool, error) {
 	return true, readJSON(path, v)
 }
 
+// loadRun is one bench/load run other than a rate step: its figures (NAME.json)
+// and the cores busy meanwhile (NAME.cpu, nil when not measured).
+type loadRun struct {
+	summary
+	cpu cpuUse
+}
+
+// readRun reads the run NAME in dir; false when NAME.json is absent.
+func readRun(dir, name string) (loadRun, bool, error) {
+	var r loadRun
+	ok, err := optionalJSON(filepath.Join(dir, name+".json"), &r.summary)
+	if err != nil || !ok {
+		return r, false, err
+	}
+	r.cpu, err = readCPU(dir, name)
+	return r, true, err
+}
+
+// readTPS reads pgbench's transactions/s of the run NAME (NAME.tps) and the
+// cores busy meanwhile (NAME.cpu); false when NAME.tps is absent.
+func readTPS(dir, name string) (float64, cpuUse, bool, error) {
+	tps, ok, err := optionalNumber(filepath.Join(dir, name+".tps"))
+	if err != nil || !ok {
+		return 0, nil, false, err
+	}
+	cpu, err := readCPU(dir, name)
+	return tps, cpu, true, err
+}
+
 // optionalNumber reads a file holding one number; false when absent.
 func optionalNumber(path string) (float64, bool, error) {
 	b, err := os.ReadFile(path)
@@ -379,17 +408,16 @@ func writeWrites(w io.Writer, dir string) error {
 		target                       float64
 	}
 	rows := []row{
-		{"`PUT /reviews/:id/helpful`", "write-helpful.json", "pgbench-helpful.tps", "`helpful_bare.sql` (the UPDATE alone)", "waits-helpful.txt", helpfulTarget},
-		{"`POST /reviews`", "write-post.json", "pgbench-post.tps", "`post_bare.sql` (createReview without `pg_notify`)", "waits-post.txt", postTarget},
+		{"`PUT /reviews/:id/helpful`", "write-helpful", "pgbench-helpful", "`helpful_bare.sql` (the UPDATE alone)", "waits-helpful.txt", helpfulTarget},
+		{"`POST /reviews`", "write-post", "pgbench-post", "`post_bare.sql` (createReview without `pg_notify`)", "waits-post.txt", postTarget},
 	}
 	header := false
 	for _, r := range rows {
-		var s summary
-		ok, err := optionalJSON(filepath.Join(dir, r.file), &s)
+		s, ok, err := readRun(dir, r.file)
 		if err != nil {
 			return err
 		}
-		tps, okTPS, err := optionalNumber(filepath.Join(dir, r.tps))
+		tps, pgCPU, okTPS, err := readTPS(dir, r.tps)
 		if err != nil {
 			return err
 		}
@@ -414,16 +442,8 @@ func writeWrites(w io.Writer, dir string) error {
 		} else if err != nil && !errors.Is(err, os.ErrNotExist) {
 			return err
 		}
-		cpu, err := readCPU(dir, strings.TrimSuffix(r.file, ".json"))
-		if err != nil {
-			return err
-		}
-		pgCPU, err := readCPU(dir, strings.TrimSuffix(r.tps, ".tps"))
-		if err != nil {
-			return err
-		}
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", r.name, thousands(s.Achieved),
-			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s), cpu.cell(), r.bare, thousands(tps), pgCPU.pgbenchCell(), ratio, verdict, waits)
+			num(s.Latency.P50), num(s.Latency.P99), errorsCell(s.summary), s.cpu.cell(), r.bare, thousands(tps), pgCPU.pgbenchCell(), ratio, verdict, waits)
 	}
 	if header {
 		fmt.Fprintln(w)
@@ -432,43 +452,34 @@ func writeWrites(w io.Writer, dir string) error {
 }
 
 func writeNoisy(w io.Writer, dir string) error {
-	var loud, quiet summary
-	ok, err := optionalJSON(filepath.Join(dir, "noisy.json"), &loud)
+	loud, ok, err := readRun(dir, "noisy")
 	if err != nil || !ok {
 		return err
 	}
-	okQuiet, err := optionalJSON(filepath.Join(dir, "noisy-quiet.json"), &quiet)
-	if err != nil {
-		return err
-	}
-	loudCPU, err := readCPU(dir, "noisy")
-	if err != nil {
-		return err
-	}
-	quietCPU, err := readCPU(dir, "noisy-quiet")
+	quiet, okQuiet, err := readRun(dir, "noisy-quiet")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "**Noisy neighbour: `%s` at %s req/s while a busy loop keeps one core busy**\n\n", loud.Scenario, thousands(float64(loud.Rate)))
 	fmt.Fprintf(w, "| run | offered req/s | achieved req/s | p50 | p99 | max | errors | %s | the busy loop's cores | target p99 ≤ 100 ms, 0 errors |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n", cpuHeader)
-	row := func(name string, s summary, cpu cpuUse, verdict string) {
+	row := func(name string, r loadRun, verdict string) {
 		busy := "–"
-		if cpu != nil {
-			busy = fmt.Sprintf("%.2f", cpu["busy"])
+		if r.cpu != nil {
+			busy = fmt.Sprintf("%.2f", r.cpu["busy"])
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, thousands(float64(s.Rate)), thousands(s.Achieved),
-			num(s.Latency.P50), num(s.Latency.P99), num(s.Latency.Max), errorsCell(s), cpu.cell(), busy, verdict)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", name, thousands(float64(r.Rate)), thousands(r.Achieved),
+			num(r.Latency.P50), num(r.Latency.P99), num(r.Latency.Max), errorsCell(r.summary), r.cpu.cell(), busy, verdict)
 	}
 	if okQuiet {
-		row("without the busy loop", quiet, quietCPU, "–")
+		row("without the busy loop", quiet, "–")
 	}
-	row("with the busy loop", loud, loudCPU, met(loud.Requests > 0 && loud.Latency.P99 <= 100 && loud.Errors == 0))
+	row("with the busy loop", loud, met(loud.Requests > 0 && loud.Latency.P99 <= 100 && loud.Errors == 0))
 	fmt.Fprintln(w)
-	if okQuiet && quietCPU != nil && loudCPU != nil && loudCPU["cores"] > 0 {
-		n := loudCPU["cores"]
+	if okQuiet && quiet.cpu != nil && loud.cpu != nil && loud.cpu["cores"] > 0 {
+		n := loud.cpu["cores"]
 		fmt.Fprintf(w, "Without the neighbour the deployment kept %.2f of the machine's %.0f cores busy at this rate; "+
 			"with it, the busy loop took %.2f, which left the deployment %.2f.\n\n",
-			quietCPU["machine"], n, loudCPU["busy"], n-loudCPU["busy"])
+			quiet.cpu["machine"], n, loud.cpu["busy"], n-loud.cpu["busy"])
 	}
 	return nil
 }
@@ -481,26 +492,17 @@ func writeNoisy(w io.Writer, dir string) error {
 // keeps the machine's cores busy, their costs add on the shared cores, so
 // no service reaches more than 1 / (1/http + 1/pgbench) votes/s.
 func writeVoteBound(w io.Writer, dir string) error {
-	var put summary
-	ok, err := optionalJSON(filepath.Join(dir, "baseline-put.json"), &put)
+	put, ok, err := readRun(dir, "baseline-put")
 	if err != nil || !ok {
 		return err
 	}
-	tps, okTPS, err := optionalNumber(filepath.Join(dir, "pgbench-helpful.tps"))
-	if err != nil {
-		return err
-	}
-	putCPU, err := readCPU(dir, "baseline-put")
-	if err != nil {
-		return err
-	}
-	pgCPU, err := readCPU(dir, "pgbench-helpful")
+	tps, pgCPU, okTPS, err := readTPS(dir, "pgbench-helpful")
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "**What this machine allows a vote.** NGINX in front of the three fixed-body servers answers `PUT …/helpful` "+
 		"at %s req/s under the same closed loop (%d connections; p50 %s ms, p99 %s ms, %s errors; cores busy %s)",
-		thousands(put.Achieved), put.Conns, num(put.Latency.P50), num(put.Latency.P99), errorsCell(put), putCPU.cell())
+		thousands(put.Achieved), put.Conns, num(put.Latency.P50), num(put.Latency.P99), errorsCell(put.summary), put.cpu.cell())
 	if !okTPS || tps <= 0 || put.Achieved <= 0 {
 		fmt.Fprint(w, ".\n\n")
 		return nil
