@@ -347,7 +347,7 @@ baseline() {
   load baseline-put -scenario writes -ops helpful -reviews 1-1000 -mode closed -conns "$WRITE_CONNS" -duration "$WRITE_DURATION" || true
   stop_cluster
 
-  local lo late
+  local lo verdict
   # post_bare.sql and helpful_bare.sql share the defines lo/hi (products
   # for one, review ids for the other): one range of a thousand ids that
   # is both, drawn below the largest product id.
@@ -362,8 +362,12 @@ baseline() {
       cat "$RESULTS/pgbench_mixed-$r.txt" >&2
       die "pgbench (mixed baseline) failed"
     }
-    late=$(awk '/^number of transactions (skipped|above)/ {gsub(/[(%)]/, "", $NF); s += $NF} /^number of failed transactions: [1-9]/ {s += 100} END {print (s > 1) ? 1 : 0}' "$RESULTS/pgbench_mixed-$r.txt")
-    if ((late)); then
+    # The report's own rule (clusterreport -judge-pgbench: 0 pass, 3 over).
+    rc=0
+    verdict=$("$tmp/clusterreport" -judge-pgbench "$RESULTS/pgbench_mixed-$r.txt") || rc=$?
+    ((rc == 0 || rc == 3)) || die "clusterreport -judge-pgbench failed on $RESULTS/pgbench_mixed-$r.txt"
+    say "  $verdict"
+    if ((rc == 3)); then
       say "baseline: pgbench over the limits at $r tps"
       break
     fi

@@ -3,6 +3,10 @@
 // latency-over-rate plot (SVG or PNG, by the file's extension).
 //
 //	go run ./bench/clusterreport -dir RESULTS -plot bench/results/cluster.svg [-insert BENCHMARKS.md]
+//	go run ./bench/clusterreport -judge-pgbench RESULTS/pgbench_mixed-RATE.txt   # exit 0 pass, 3 over
+//
+// The second form is how bench/cluster.sh decides to stop raising
+// pgbench's rate, so the script and the report apply one rule.
 //
 // The directory holds, each optional (but not all):
 //
@@ -126,8 +130,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	insert := fs.String("insert", "", "insert the section into this file after the marker line")
 	p99 := fs.Float64("p99-limit-ms", 100, "a step passes at this p99 or below (ms)")
 	maxErr := fs.Float64("max-error-rate", 0.001, "a step passes at this share of errors or below")
+	judge := fs.String("judge-pgbench", "", "only judge this pgbench -L output as a pgbench_mixed step: exit 0 when it passes, 3 when over")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *judge != "" {
+		return judgePgbench(*judge, stdout, stderr)
 	}
 	if *dir == "" || fs.NArg() > 0 {
 		fmt.Fprintln(stderr, "usage: clusterreport -dir RESULTS [-plot FILE.svg] [-insert BENCHMARKS.md]")
@@ -167,6 +175,30 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	stdout.Write(md.Bytes())
+	return 0
+}
+
+// exitOver is -judge-pgbench's status for a step over the limits.
+const exitOver = 3
+
+// judgePgbench is bench/cluster.sh's question while it steps pgbench's rate
+// up: did this run pass (pgbenchStep.pass, the rule the report applies)?
+func judgePgbench(path string, stdout, stderr io.Writer) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		fmt.Fprintln(stderr, "clusterreport:", err)
+		return 1
+	}
+	s, err := parsePgbench(filepath.Base(path), b)
+	if err != nil {
+		fmt.Fprintln(stderr, "clusterreport:", err)
+		return 1
+	}
+	if !s.pass() {
+		fmt.Fprintf(stdout, "over: %s %% late, %s %% skipped, %d failed\n", num(s.latePct), num(s.skippedPct), s.failed)
+		return exitOver
+	}
+	fmt.Fprintf(stdout, "pass: %s %% late, %s %% skipped\n", num(s.latePct), num(s.skippedPct))
 	return 0
 }
 

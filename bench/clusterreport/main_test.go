@@ -231,3 +231,20 @@ func TestReportFailure(t *testing.T) {
 		t.Fatalf("a failed insert changed the file: %q", b)
 	}
 }
+
+// -judge-pgbench is the rule bench/cluster.sh stops pgbench's steps by: the
+// report's own (pgbenchStep.pass).
+func TestJudgePgbench(t *testing.T) {
+	dir := fixture(t)
+	f := func(file string, want int, says string) {
+		t.Helper()
+		var out, errOut bytes.Buffer
+		if code := run([]string{"-judge-pgbench", filepath.Join(dir, file)}, &out, &errOut); code != want || !strings.Contains(out.String()+errOut.String(), says) {
+			t.Fatalf("%s: exit %d, %q %q; want %d and %q", file, code, out.String(), errOut.String(), want, says)
+		}
+	}
+	f("pgbench_mixed-1000.txt", 0, "pass: 0.10 % late, 0 % skipped")
+	f("pgbench_mixed-2000.txt", exitOver, "over: 5.71 % late, 0.04 % skipped, 0 failed")
+	f("pgbench-helpful.tps", 1, "no ") // not pgbench's -L output
+	f("nope.txt", 1, "no such file")
+}

@@ -47,32 +47,11 @@ func readPgbenchSteps(dir string) ([]pgbenchStep, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := pgbenchStep{}
+		s, err := parsePgbench(e.Name(), b)
+		if err != nil {
+			return nil, err
+		}
 		s.rate, _ = strconv.Atoi(m[1])
-		var perr error
-		num := func(re *regexp.Regexp, group int) float64 {
-			sm := re.FindSubmatch(b)
-			if sm == nil {
-				if perr == nil {
-					perr = fmt.Errorf("%s: no %q line (pgbench failed?)", e.Name(), re.String())
-				}
-				return 0
-			}
-			v, err := strconv.ParseFloat(string(sm[group]), 64)
-			if err != nil && perr == nil {
-				perr = fmt.Errorf("%s: %w", e.Name(), err)
-			}
-			return v
-		}
-		s.processed = int64(num(pgProcessed, 1))
-		s.failed = int64(num(pgFailed, 1))
-		s.skipped, s.skippedPct = int64(num(pgSkipped, 1)), num(pgSkipped, 2)
-		s.late, s.latePct = int64(num(pgLate, 1)), num(pgLate, 2)
-		s.latencyAvg = num(pgLatency, 1)
-		s.tps = num(pgTPS, 1)
-		if perr != nil {
-			return nil, perr
-		}
 		if s.cpu, err = readCPU(dir, strings.TrimSuffix(e.Name(), ".txt")); err != nil {
 			return nil, err
 		}
@@ -80,6 +59,34 @@ func readPgbenchSteps(dir string) ([]pgbenchStep, error) {
 	}
 	slices.SortFunc(out, func(a, b pgbenchStep) int { return a.rate - b.rate })
 	return out, nil
+}
+
+// parsePgbench reads the figures of one pgbench run from its output b
+// (name only names it in errors).
+func parsePgbench(name string, b []byte) (pgbenchStep, error) {
+	var s pgbenchStep
+	var perr error
+	num := func(re *regexp.Regexp, group int) float64 {
+		sm := re.FindSubmatch(b)
+		if sm == nil {
+			if perr == nil {
+				perr = fmt.Errorf("%s: no %q line (pgbench failed?)", name, re.String())
+			}
+			return 0
+		}
+		v, err := strconv.ParseFloat(string(sm[group]), 64)
+		if err != nil && perr == nil {
+			perr = fmt.Errorf("%s: %w", name, err)
+		}
+		return v
+	}
+	s.processed = int64(num(pgProcessed, 1))
+	s.failed = int64(num(pgFailed, 1))
+	s.skipped, s.skippedPct = int64(num(pgSkipped, 1)), num(pgSkipped, 2)
+	s.late, s.latePct = int64(num(pgLate, 1)), num(pgLate, 2)
+	s.latencyAvg = num(pgLatency, 1)
+	s.tps = num(pgTPS, 1)
+	return s, perr
 }
 
 // pass: at most 1 % of the transactions over the latency limit (pgbench's
